@@ -1,0 +1,1 @@
+"""The deployable gateway: assembly and cross-cutting concerns, no domain rules."""

@@ -1,0 +1,150 @@
+"""Pub/sub for subscriptions: in-process by default, Redis when REDIS_URL is set.
+
+With Redis, every gateway process holds one pub/sub connection and fans messages out to its own
+subscribers, so an event published on one instance reaches sockets on all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import orjson
+import redis.asyncio as redis
+
+logger = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+SUBSCRIBER_BUFFER = 256
+CHANNEL_PREFIX = "bountyexpo:"
+
+
+class Broker(Protocol):
+    async def publish(self, topic: str, event: Event) -> None: ...
+
+    def subscribe(self, topic: str) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Event]]: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalFanout:
+    """Subscriber queues of this process. A subscriber too slow to keep up loses oldest events."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, set[asyncio.Queue[Event]]] = defaultdict(set)
+
+    def deliver(self, topic: str, event: Event) -> None:
+        for queue in self._queues.get(topic, ()):
+            if queue.full():
+                queue.get_nowait()
+                logger.warning("subscriber of %s too slow: dropped its oldest event", topic)
+            queue.put_nowait(event)
+
+    def add(self, topic: str) -> asyncio.Queue[Event]:
+        queue: asyncio.Queue[Event] = asyncio.Queue(SUBSCRIBER_BUFFER)
+        self._queues[topic].add(queue)
+        return queue
+
+    def remove(self, topic: str, queue: asyncio.Queue[Event]) -> bool:
+        """Forget `queue`; True when it was the topic's last subscriber here."""
+        queues = self._queues.get(topic)
+        if queues is None:
+            return False
+        queues.discard(queue)
+        if queues:
+            return False
+        del self._queues[topic]
+        return True
+
+    def topics(self) -> list[str]:
+        return list(self._queues)
+
+
+async def _drain(queue: asyncio.Queue[Event]) -> AsyncIterator[Event]:
+    while True:
+        yield await queue.get()
+
+
+class InProcessBroker:
+    def __init__(self) -> None:
+        self._fanout = LocalFanout()
+
+    async def publish(self, topic: str, event: Event) -> None:
+        self._fanout.deliver(topic, event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Event]]:
+        queue = self._fanout.add(topic)
+        try:
+            yield _drain(queue)
+        finally:
+            self._fanout.remove(topic, queue)
+
+    async def close(self) -> None:
+        return None
+
+
+class RedisBroker:
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._fanout = LocalFanout()
+        self._reader: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    async def publish(self, topic: str, event: Event) -> None:
+        await self._client.publish(CHANNEL_PREFIX + topic, orjson.dumps(event))
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Event]]:
+        async with self._lock:
+            first_here = topic not in self._fanout.topics()
+            queue = self._fanout.add(topic)
+            if first_here:
+                await self._pubsub.subscribe(CHANNEL_PREFIX + topic)
+            if self._reader is None:
+                self._reader = asyncio.create_task(self._read(), name="redis-broker-reader")
+        try:
+            yield _drain(queue)
+        finally:
+            async with self._lock:
+                if self._fanout.remove(topic, queue):
+                    await self._pubsub.unsubscribe(CHANNEL_PREFIX + topic)
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("redis pub/sub read failed; retrying")
+                await asyncio.sleep(0.5)
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            topic = message["channel"].decode().removeprefix(CHANNEL_PREFIX)
+            self._fanout.deliver(topic, orjson.loads(message["data"]))
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        await self._pubsub.aclose()
+
+
+def redis_client(url: str) -> redis.Redis:
+    # Short timeouts: an unreachable Redis must fail a call in well under a second, not 5 s.
+    # redis-py's pool stops at 100 connections even when unbounded: give it an explicit number.
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=0.5,
+        socket_connect_timeout=0.5,
+        max_connections=200,
+        health_check_interval=30,
+    )

@@ -1,0 +1,198 @@
+"""`bountyexpo serve | migrate | makemigrations | seed | schema {export,check,diff}`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.logging import configure_logging
+from app.settings import Environment, Settings, SettingsError, get_settings
+
+logger = logging.getLogger("bountyexpo.cli")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        print(f"bountyexpo: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:  # pydantic's ValidationError: a malformed variable
+        print(f"bountyexpo: invalid configuration:\n{error}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    handler = args.handler
+    result: int = handler(settings, args)
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bountyexpo", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the gateway (migrates first in development)")
+    serve.add_argument("--host", help="bind address (default: HOST)")
+    serve.add_argument("--port", type=int, help="port (default: PORT)")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.add_argument("--reload", action="store_true", help="restart on code changes")
+    serve.add_argument("--seed", action="store_true", help="load demo data first (development)")
+    serve.set_defaults(handler=serve_command)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database to the latest revision")
+    migrate.set_defaults(handler=migrate_command)
+
+    revision = commands.add_parser("makemigrations", help="autogenerate a migration from models")
+    revision.add_argument("message")
+    revision.set_defaults(handler=makemigrations_command)
+
+    seed = commands.add_parser("seed", help="load demo data (idempotent; refused in production)")
+    seed.set_defaults(handler=seed_command)
+
+    schema = commands.add_parser("schema", help="the committed GraphQL SDL")
+    schema_commands = schema.add_subparsers(required=True, metavar="ACTION")
+    export = schema_commands.add_parser("export", help="write the SDL")
+    export.add_argument("--output", type=Path, default=Path("schema.graphql"))
+    export.set_defaults(handler=schema_export_command)
+    check = schema_commands.add_parser("check", help="exit 1 if the file differs from the code")
+    check.add_argument("--file", type=Path, default=Path("schema.graphql"))
+    check.set_defaults(handler=schema_check_command)
+    diff = schema_commands.add_parser("diff", help="breaking (exit 1) and dangerous changes")
+    diff.add_argument("old", help="file or git ref:path, e.g. HEAD~1:schema.graphql")
+    diff.add_argument("new", nargs="?", default="schema.graphql")
+    diff.set_defaults(handler=schema_diff_command)
+    return parser
+
+
+def serve_command(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.db.database import resolve_database_url
+
+    url = resolve_database_url(settings)
+    # Worker and reload processes import the app anew: they find the database through the env.
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    if args.seed or settings.environment is Environment.DEVELOPMENT:
+        asyncio.run(_prepare(settings, url, seed=args.seed))
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that kills
+    # the process before atexit runs, and the embedded PostgreSQL would be left running.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        reload=args.reload,
+        log_level=settings.log_level,
+        # Without it uvicorn waits forever for open WebSockets on shutdown.
+        timeout_graceful_shutdown=10,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    sys.exit(0)
+
+
+async def _prepare(settings: Settings, url: str, *, seed: bool) -> None:
+    from app.db.database import open_database
+    from app.db.migrate import upgrade_to_head
+    from services.seed import seed_demo_data
+
+    async with open_database(settings, url) as database:
+        await upgrade_to_head(database.engine)
+        if seed:
+            async with database.session_factory() as session, session.begin():
+                added = await seed_demo_data(session)
+            logger.info("demo data: %d accounts added", added)
+
+
+def migrate_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.database import open_database
+    from app.db.migrate import current_revision, upgrade_to_head
+
+    async def run() -> str | None:
+        async with open_database(settings) as database:
+            await upgrade_to_head(database.engine)
+            async with database.engine.connect() as connection:
+                return await current_revision(connection)
+
+    print(f"database at revision {asyncio.run(run())}")
+    return 0
+
+
+def makemigrations_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.migrate import make_revision
+
+    make_revision(args.message)
+    return 0
+
+
+def seed_command(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.is_production:
+        print("bountyexpo: demo data is never loaded in production", file=sys.stderr)
+        return 2
+    from app.db.database import resolve_database_url
+
+    asyncio.run(_prepare(settings, resolve_database_url(settings), seed=True))
+    return 0
+
+
+def schema_export_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app.schema_tools import current_sdl
+
+    args.output.write_text(current_sdl())
+    print(f"wrote {args.output}")
+    return 0
+
+
+def schema_check_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app.schema_tools import current_sdl
+
+    expected = current_sdl()
+    committed = args.file.read_text() if args.file.exists() else ""
+    if committed == expected:
+        print(f"{args.file} is current")
+        return 0
+    sys.stdout.writelines(
+        difflib.unified_diff(
+            committed.splitlines(keepends=True),
+            expected.splitlines(keepends=True),
+            fromfile=f"{args.file} (committed)",
+            tofile=f"{args.file} (from code)",
+        )
+    )
+    print(f"\n{args.file} is stale: run `bountyexpo schema export` and commit it", file=sys.stderr)
+    return 1
+
+
+def schema_diff_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app.schema_tools import diff_sdl, read_sdl
+
+    try:
+        changes = diff_sdl(read_sdl(args.old), read_sdl(args.new))
+    except FileNotFoundError as error:
+        print(f"bountyexpo: {error}", file=sys.stderr)
+        return 2
+    for change in changes.breaking:
+        print(f"BREAKING  {change.type.name}: {change.description}")
+    for dangerous in changes.dangerous:
+        print(f"DANGEROUS {dangerous.type.name}: {dangerous.description}")
+    if not changes.breaking and not changes.dangerous:
+        print("no breaking or dangerous changes")
+    return 1 if changes.breaking else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

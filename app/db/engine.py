@@ -1,0 +1,31 @@
+"""The async engine and session factory, configured from Settings."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from app.settings import Settings
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def create_engine(settings: Settings, url: str) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        # A restarted PostgreSQL then costs no failed requests, only a ping per checkout.
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args={
+            "server_settings": {
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "application_name": "bountyexpo",
+            }
+        },
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> SessionFactory:
+    # Objects stay readable after commit: resolvers read them once the unit of work is over.
+    return async_sessionmaker(engine, expire_on_commit=False)

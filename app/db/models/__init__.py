@@ -1,0 +1,6 @@
+"""SQLModel tables, one module per domain. Importing this package registers every table."""
+
+from app.db.models.base import metadata
+from app.db.models.users import Role, User, UserStatus
+
+__all__ = ["Role", "User", "UserStatus", "metadata"]

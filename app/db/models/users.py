@@ -1,0 +1,47 @@
+"""Accounts: every domain refers to a user."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.db.models.base import created_at_column, enum_column, updated_at_column, utcnow
+
+
+class Role(StrEnum):
+    USER = "USER"
+    MODERATOR = "MODERATOR"
+    ADMIN = "ADMIN"
+
+
+class UserStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    DELETED = "DELETED"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Emails are stored normalised (lower case); the index keeps that true in SQL too.
+        sa.Index("uq_users_email_lower", sa.text("lower(email)"), unique=True),
+    )
+
+    id: uuid.UUID = Field(
+        default_factory=uuid.uuid4,
+        sa_column=sa.Column(sa.Uuid, primary_key=True, server_default=sa.text("gen_random_uuid()")),
+    )
+    email: str = Field(sa_column=sa.Column(sa.String(254), nullable=False))
+    password_hash: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    display_name: str = Field(sa_column=sa.Column(sa.String(80), nullable=False))
+    role: Role = Field(default=Role.USER, sa_column=enum_column(Role, "role", Role.USER))
+    status: UserStatus = Field(
+        default=UserStatus.ACTIVE,
+        sa_column=enum_column(UserStatus, "user_status", UserStatus.ACTIVE),
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=updated_at_column())

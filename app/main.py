@@ -1,0 +1,98 @@
+"""create_app(): routes, middleware and the lifespan that owns the engine and the broker."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+
+from app.broker import Broker, InProcessBroker, RedisBroker, redis_client
+from app.db.database import open_database
+from app.db.migrate import upgrade_to_head
+from app.graphql import GatewayView, build_schema
+from app.middleware import RequestIdMiddleware
+from app.monitoring.health import health_routes
+from app.settings import Environment, Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What the lifespan opens; routes read it once it is up."""
+
+    engine: AsyncEngine | None = None
+    view: GatewayView | None = None
+
+
+class GraphQLEndpoint:
+    """Delegates to the view the lifespan built (the session factory exists only from then)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.runtime.view is None:
+            raise RuntimeError("the GraphQL view is served only inside the app's lifespan")
+        await self.runtime.view(scope, receive, send)
+
+
+def create_broker(settings: Settings) -> Broker:
+    if settings.redis_url:
+        return RedisBroker(redis_client(settings.redis_url))
+    return InProcessBroker()
+
+
+def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
+    settings = settings or get_settings()
+    runtime = Runtime()
+    schema = build_schema(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_database(settings, database_url) as database:
+            if settings.environment is Environment.DEVELOPMENT:
+                await upgrade_to_head(database.engine)
+            broker = create_broker(settings)
+            runtime.engine = database.engine
+            runtime.view = GatewayView(
+                schema, settings=settings, session_factory=database.session_factory, broker=broker
+            )
+            logger.info("gateway ready (%s, version %s)", settings.environment, settings.version)
+            try:
+                yield
+            finally:
+                runtime.view = None
+                await broker.close()
+
+    def engine() -> AsyncEngine:
+        if runtime.engine is None:
+            raise RuntimeError("the database is open only inside the app's lifespan")
+        return runtime.engine
+
+    endpoint = GraphQLEndpoint(runtime)
+    routes = [
+        Route("/graphql", endpoint, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", endpoint),
+        *health_routes(settings, engine),
+    ]
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                expose_headers=["x-request-id"],
+            )
+        )
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -1,0 +1,1 @@
+"""Health checks now; metrics, tracing and alerts join with the observability work."""

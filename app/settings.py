@@ -1,0 +1,123 @@
+"""One frozen Settings object, read from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """Configuration that must not be served; the message says what to set."""
+
+
+def package_version() -> str:
+    try:
+        return version("bountyexpo")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0+unknown"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    environment: Environment = Environment.DEVELOPMENT
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "info"
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+
+    # Unset: a private PostgreSQL under `embedded_pg_dir` (development and tests only).
+    database_url: str | None = None
+    embedded_pg_dir: Path = Path("var/pgdata")
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=5_000, ge=0)
+
+    redis_url: str | None = None
+
+    jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
+    jwt_issuer: str = "bountyexpo"
+    jwt_audience: str = "bountyexpo-app"
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+
+    # None means "on outside production".
+    graphiql: bool | None = None
+    introspection: bool | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"critical", "error", "warning", "info", "debug"}:
+            raise ValueError("LOG_LEVEL must be one of critical, error, warning, info, debug")
+        return level
+
+    @model_validator(mode="after")
+    def _production_is_configured(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            problems = production_problems(self)
+            if problems:
+                raise SettingsError(
+                    "refusing to start in production: " + "; ".join(problems)
+                )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.is_production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def version(self) -> str:
+        return package_version()
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Every reason the settings are unfit for production, each naming the variable to set."""
+    problems = []
+    jwt = settings.jwt_secret.get_secret_value()
+    if jwt == DEFAULT_JWT_SECRET or len(jwt) < MIN_SECRET_LENGTH:
+        problems.append(f"JWT_SECRET must be set to a random value of {MIN_SECRET_LENGTH}+ chars")
+    for name in ("stripe_secret_key", "stripe_webhook_secret"):
+        secret: SecretStr | None = getattr(settings, name)
+        if secret is None or not secret.get_secret_value().strip():
+            problems.append(f"{name.upper()} must be set")
+    if not settings.database_url:
+        problems.append("DATABASE_URL must point at the production PostgreSQL")
+    return problems
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

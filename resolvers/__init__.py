@@ -1,0 +1,17 @@
+"""Root types, composed from one class of thin root fields per domain."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers.nodes import NodeQueries
+from resolvers.server import ServerQueries
+from resolvers.users import UserQueries
+
+
+@strawberry.type(description="Everything a client can read.")
+class Query(NodeQueries, UserQueries, ServerQueries):
+    pass
+
+
+__all__ = ["Query"]

@@ -1,0 +1,1 @@
+"""GraphQL types only: objects, inputs, enums, unions, errors. Relation fields use loaders."""

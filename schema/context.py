@@ -1,0 +1,34 @@
+"""The typed per-request context every resolver receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+
+from app.broker import Broker
+from app.db.engine import SessionFactory
+from app.settings import Settings
+from services.loaders import Loaders
+from services.viewer import Viewer
+
+
+@dataclass
+class Context:
+    settings: Settings
+    session_factory: SessionFactory
+    broker: Broker
+    loaders: Loaders
+    viewer: Viewer | None = None
+    request_id: str = ""
+    # Why the presented credentials were refused; the operation is then refused as UNAUTHENTICATED.
+    credentials_error: str | None = None
+    # Set by strawberry from the WebSocket `connection_init` payload.
+    connection_params: dict[str, Any] | None = None
+    # The HTTP request or WebSocket, for headers and the client address.
+    request: Any = field(default=None, repr=False)
+    response: Any = field(default=None, repr=False)
+
+
+Info = strawberry.Info[Context, None]

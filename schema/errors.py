@@ -1,0 +1,91 @@
+"""The error model: expected failures are data (UserError members of result unions).
+
+Every mutation returns `<Verb><Noun>Result = <Success> | <SpecificError> ...`; each error member
+implements `UserError`. Codes are stable and UPPER_SNAKE; clients switch on `code`, not `message`.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from services.errors import DomainError
+
+
+@strawberry.enum(description="Stable codes of expected failures; clients branch on these.")
+class ErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_ALLOWED = "NOT_ALLOWED"
+    CONFLICT = "CONFLICT"
+
+
+@strawberry.interface(description="An expected failure of a mutation, returned as data.")
+class UserError:
+    code: ErrorCode
+    message: str
+    field: str | None = strawberry.field(
+        default=None, description="The input field at fault, as a path like `input.title`."
+    )
+
+
+@strawberry.type
+class NotFoundError(UserError):
+    pass
+
+
+@strawberry.type
+class InvalidInputError(UserError):
+    pass
+
+
+@strawberry.type
+class NotAllowedError(UserError):
+    pass
+
+
+@strawberry.type
+class ConflictError(UserError):
+    pass
+
+
+_ERROR_TYPES: dict[str, type[UserError]] = {
+    "NOT_FOUND": NotFoundError,
+    "INVALID_INPUT": InvalidInputError,
+    "NOT_ALLOWED": NotAllowedError,
+    "CONFLICT": ConflictError,
+}
+
+# Types a union may not reference yet still belong in the schema, so clients can rely on them.
+ERROR_TYPES: tuple[type[UserError], ...] = tuple(_ERROR_TYPES.values())
+
+
+def user_error(error: DomainError) -> UserError:
+    """The union member for a domain failure. Domains register their own codes here as they land."""
+    error_type = _ERROR_TYPES.get(error.code)
+    if error_type is None:
+        raise KeyError(f"no UserError type for domain error code {error.code!r}") from error
+    return error_type(code=ErrorCode(error.code), message=error.message, field=error.field)
+
+
+class ApiError(Exception):
+    """A request-level failure, reported in `errors` with `extensions.code` (Apollo's vocabulary).
+
+    For authentication, authorization, limits and malformed input: things a client fixes by
+    changing the request, not by showing the user a message.
+    """
+
+    def __init__(self, message: str, code: str, **extensions: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.extensions = extensions
+
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"

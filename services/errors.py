@@ -1,0 +1,30 @@
+"""Expected failures of business operations. The GraphQL layer turns them into UserError data."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every expected failure: a stable UPPER_SNAKE code, a message and maybe a field."""
+
+    code = "DOMAIN_ERROR"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+class InvalidInput(DomainError):
+    code = "INVALID_INPUT"
+
+
+class NotAllowed(DomainError):
+    code = "NOT_ALLOWED"
+
+
+class Conflict(DomainError):
+    code = "CONFLICT"

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import DEFAULT_JWT_SECRET, Environment, Settings
+
+STRONG = "x" * 48
+
+
+def settings(**values: Any) -> Settings:
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def test_defaults_serve_a_local_development_gateway() -> None:
+    current = settings()
+    assert current.environment is Environment.DEVELOPMENT
+    assert (current.host, current.port) == ("127.0.0.1", 8000)
+    assert current.database_url is None
+    assert current.jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET
+    assert current.graphiql_enabled and current.introspection_enabled
+
+
+def test_settings_are_frozen() -> None:
+    with pytest.raises(ValidationError):
+        settings().port = 9000  # type: ignore[misc]
+
+
+def test_cors_origins_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "https://app.example, https://admin.example ,")
+    assert settings().cors_origins == ("https://app.example", "https://admin.example")
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "9100")
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    current = settings()
+    assert (current.port, current.log_level) == (9100, "debug")
+
+
+def test_unknown_log_level_is_refused() -> None:
+    with pytest.raises(ValidationError, match="LOG_LEVEL must be one of"):
+        settings(log_level="loud")
+
+
+def test_production_refuses_default_and_missing_secrets_naming_each() -> None:
+    with pytest.raises(ValidationError) as raised:
+        settings(environment="production")
+    message = str(raised.value)
+    assert "refusing to start in production" in message
+    for variable in ("JWT_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "DATABASE_URL"):
+        assert variable in message
+
+
+def test_production_refuses_a_short_jwt_secret() -> None:
+    with pytest.raises(ValidationError, match="JWT_SECRET"):
+        settings(
+            environment="production",
+            jwt_secret="short",
+            stripe_secret_key="sk_live_x",
+            stripe_webhook_secret="whsec_x",
+            database_url="postgresql://db/bountyexpo",
+        )
+
+
+def test_production_with_every_secret_set_starts_without_graphiql_or_introspection() -> None:
+    current = settings(
+        environment="production",
+        jwt_secret=STRONG,
+        stripe_secret_key="sk_live_x",
+        stripe_webhook_secret="whsec_x",
+        database_url="postgresql://db/bountyexpo",
+    )
+    assert current.is_production
+    assert not current.graphiql_enabled
+    assert not current.introspection_enabled
