@@ -23,7 +23,7 @@ STAMP = VENV / ".bountyexpo-installed"
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (read by older Pythons, to say why)
         sys.exit(f"BountyExpo needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not (BIN / "python").exists() and not (BIN / "python.exe").exists():
         print(f"creating {VENV}", flush=True)
@@ -37,7 +37,7 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
-def main() -> int:
+def main() -> int:  # noqa: RET503  (os.execv does not return)
     command, args = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("", [])
     if command not in {"run", "test"}:
         print(__doc__)

@@ -26,7 +26,9 @@ CHANNEL_PREFIX = "bountyexpo:"
 class Broker(Protocol):
     async def publish(self, topic: str, event: Event) -> None: ...
 
-    def subscribe(self, topic: str) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Event]]: ...
+    def subscribe(
+        self, topic: str
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Event]]: ...
 
     async def close(self) -> None: ...
 
@@ -135,7 +137,7 @@ class RedisBroker:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        await self._pubsub.aclose()
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 def redis_client(url: str) -> redis.Redis:

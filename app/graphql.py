@@ -7,15 +7,19 @@ from typing import Any
 
 import orjson
 import strawberry
+from cross_web import AsyncHTTPRequestAdapter
 from graphql import GraphQLError
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
+from strawberry.http import GraphQLRequestData
 from strawberry.schema.config import StrawberryConfig
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.execution import SubscriptionExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.broker import Broker
@@ -110,18 +114,30 @@ class GatewayView(GraphQL[Context, None]):
             token = token_from_connection_params(context.connection_params)
             context.viewer = authenticate(self.settings, token)
         except InvalidToken as error:
-            raise ConnectionRejectionError({"code": UNAUTHENTICATED, "message": str(error)}) from error
-        return UNSET
+            raise ConnectionRejectionError(
+                {"code": UNAUTHENTICATED, "message": str(error)}
+            ) from error
+        acknowledge_without_payload: UnsetType = UNSET
+        return acknowledge_without_payload
 
-    async def execute_operation(self, *, context: Context, sub_response: Any, **kwargs: Any) -> Any:
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
         # A presented but invalid token is refused outright, never served as anonymous.
         if context.credentials_error is not None:
             sub_response.status_code = 401
             sub_response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             error = GraphQLError(context.credentials_error, extensions={"code": UNAUTHENTICATED})
             return ExecutionResult(data=None, errors=[error])
-        return await super().execute_operation(context=context, sub_response=sub_response, **kwargs)
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response
+        )
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
-

@@ -6,8 +6,13 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from graphql import BreakingChange, DangerousChange, build_schema
-from graphql import find_breaking_changes, find_dangerous_changes
+from graphql import (
+    BreakingChange,
+    DangerousChange,
+    build_schema,
+    find_breaking_changes,
+    find_dangerous_changes,
+)
 from strawberry.printer import print_schema
 
 from app.graphql import build_schema as build_gateway_schema
@@ -26,7 +31,10 @@ def read_sdl(spec: str) -> str:
         return path.read_text()
     if ":" in spec:
         shown = subprocess.run(
-            ["git", "show", spec], capture_output=True, text=True, check=False  # noqa: S607
+            ["git", "show", spec],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if shown.returncode == 0:
             return shown.stdout

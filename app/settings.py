@@ -81,9 +81,7 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION:
             problems = production_problems(self)
             if problems:
-                raise SettingsError(
-                    "refusing to start in production: " + "; ".join(problems)
-                )
+                raise SettingsError("refusing to start in production: " + "; ".join(problems))
         return self
 
     @property

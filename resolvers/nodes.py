@@ -33,7 +33,9 @@ async def resolve_global_ids(info: Info, ids: list[relay.GlobalID]) -> list[rela
         resolved = node_type.resolve_nodes(info=info, node_ids=node_ids, required=False)
         if inspect.isawaitable(resolved):
             resolved = await resolved
-        found.update(((type_name, node_id), node) for node_id, node in zip(node_ids, resolved, strict=True))
+        found.update(
+            ((type_name, node_id), node) for node_id, node in zip(node_ids, resolved, strict=True)
+        )
     return [found.get((global_id.type_name, global_id.node_id)) for global_id in ids]
 
 
@@ -48,11 +50,13 @@ def _node_type(info: Info, type_name: str) -> type[relay.Node] | None:
 @strawberry.type
 class NodeQueries:
     @strawberry.field(description="Any object by its global id; null if unknown.")
-    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:  # noqa: A002
+    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
         [node] = await resolve_global_ids(info, [id])
         return node
 
-    @strawberry.field(description="Objects by global id, in the order asked; null for each unknown id.")
+    @strawberry.field(
+        description="Objects by global id, in the order asked; null for each unknown id."
+    )
     async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
         if len(ids) > MAX_NODES:
             raise ApiError(f"at most {MAX_NODES} ids per request", BAD_USER_INPUT, field="ids")

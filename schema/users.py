@@ -1,4 +1,4 @@
-"""User accounts as the API shows them. Private fields are visible to their owner and admins only."""
+"""User accounts as the API shows them. Private fields: visible to the owner and admins only."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class User(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
         wanted = [parse_uuid(node_id) for node_id in node_ids]

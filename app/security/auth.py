@@ -33,7 +33,7 @@ def token_from_connection_params(params: Mapping[str, Any] | None) -> str | None
 
 
 def authenticate(settings: Settings, token: str | None) -> Viewer | None:
-    """The viewer for `token`; None when anonymous; InvalidToken when a token is presented but bad."""
+    """The viewer for `token`, None when anonymous; InvalidToken for a presented but bad token."""
     if token is None:
         return None
     claims = decode_access_token(settings, token)

@@ -11,7 +11,7 @@ STRONG = "x" * 48
 
 
 def settings(**values: Any) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def test_defaults_serve_a_local_development_gateway() -> None:
@@ -20,7 +20,8 @@ def test_defaults_serve_a_local_development_gateway() -> None:
     assert (current.host, current.port) == ("127.0.0.1", 8000)
     assert current.database_url is None
     assert current.jwt_secret.get_secret_value() == DEFAULT_JWT_SECRET
-    assert current.graphiql_enabled and current.introspection_enabled
+    assert current.graphiql_enabled
+    assert current.introspection_enabled
 
 
 def test_settings_are_frozen() -> None:

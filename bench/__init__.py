@@ -1,0 +1,1 @@
+"""Benchmarks and load profiles; they print figures and are never run as tests."""

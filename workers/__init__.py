@@ -1,0 +1,1 @@
+"""Background jobs on PgQueuer: one module per domain, entrypoints named "<domain>.<verb>"."""
