@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 Event = dict[str, Any]
 SUBSCRIBER_BUFFER = 256
 CHANNEL_PREFIX = "bountyexpo:"
+SUBSCRIBE_TIMEOUT_SECONDS = 2.0
 
 
 class Broker(Protocol):
@@ -93,8 +94,9 @@ class InProcessBroker:
 class RedisBroker:
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
-        self._pubsub = client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = client.pubsub()
         self._fanout = LocalFanout()
+        self._confirmed: dict[str, asyncio.Event] = {}
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
@@ -107,15 +109,24 @@ class RedisBroker:
             first_here = topic not in self._fanout.topics()
             queue = self._fanout.add(topic)
             if first_here:
-                await self._pubsub.subscribe(CHANNEL_PREFIX + topic)
-            if self._reader is None:
-                self._reader = asyncio.create_task(self._read(), name="redis-broker-reader")
+                await self._subscribe_confirmed(CHANNEL_PREFIX + topic)
         try:
             yield _drain(queue)
         finally:
             async with self._lock:
                 if self._fanout.remove(topic, queue):
                     await self._pubsub.unsubscribe(CHANNEL_PREFIX + topic)
+
+    async def _subscribe_confirmed(self, channel: str) -> None:
+        """Return once Redis confirms, so an event published right after is not missed."""
+        confirmed = self._confirmed[channel] = asyncio.Event()
+        await self._pubsub.subscribe(channel)
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read(), name="redis-broker-reader")
+        try:
+            await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_TIMEOUT_SECONDS)
+        finally:
+            self._confirmed.pop(channel, None)
 
     async def _read(self) -> None:
         while True:
@@ -127,10 +138,14 @@ class RedisBroker:
                 logger.exception("redis pub/sub read failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
-            if message is None or message.get("type") != "message":
+            if message is None:
                 continue
-            topic = message["channel"].decode().removeprefix(CHANNEL_PREFIX)
-            self._fanout.deliver(topic, orjson.loads(message["data"]))
+            channel = message["channel"].decode()
+            if message["type"] == "subscribe" and channel in self._confirmed:
+                self._confirmed[channel].set()
+            elif message["type"] == "message":
+                topic = channel.removeprefix(CHANNEL_PREFIX)
+                self._fanout.deliver(topic, orjson.loads(message["data"]))
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -138,6 +153,7 @@ class RedisBroker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._client.aclose()
 
 
 def redis_client(url: str) -> redis.Redis:

@@ -178,12 +178,17 @@ def schema_check_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def schema_diff_command(settings: Settings, args: argparse.Namespace) -> int:
+    from graphql import GraphQLError
+
     from app.schema_tools import diff_sdl, read_sdl
 
     try:
         changes = diff_sdl(read_sdl(args.old), read_sdl(args.new))
     except FileNotFoundError as error:
         print(f"bountyexpo: {error}", file=sys.stderr)
+        return 2
+    except GraphQLError as error:
+        print(f"bountyexpo: not valid SDL: {error.message}", file=sys.stderr)
         return 2
     for change in changes.breaking:
         print(f"BREAKING  {change.type.name}: {change.description}")

@@ -139,5 +139,6 @@ class GatewayView(GraphQL[Context, None]):
             request, request_adapter, request_data, context, root_value, sub_response
         )
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: WebSocket messages must be text frames for graphql-ws clients.
+        return orjson.dumps(data).decode()

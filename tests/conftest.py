@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from httpx_ws import AsyncWebSocketSession, aconnect_ws
 from httpx_ws.transport import ASGIWebSocketTransport
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -99,11 +100,15 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @contextlib.asynccontextmanager
-async def websocket_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client that can also open WebSockets on `app`; use it inside the test body."""
+async def graphql_socket(app: Starlette, protocol: str) -> AsyncIterator[AsyncWebSocketSession]:
+    """A WebSocket to /graphql speaking `protocol`; open it inside the test body."""
     transport = ASGIWebSocketTransport(app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
+    socket: AsyncWebSocketSession
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+        aconnect_ws("/graphql", client, subprotocols=[protocol]) as socket,
+    ):
+        yield socket
 
 
 @pytest.fixture

@@ -47,7 +47,9 @@ def _prune_dead_handles(path: Path) -> None:
     try:
         pids = [int(pid) for pid in json.loads(path.read_text())]
     except (ValueError, TypeError):
-        pids = []
+        logger.warning("resetting unreadable %s", path)
+        path.write_text("[]")
+        return
     alive = [pid for pid in pids if _is_alive(pid)]
     if alive != pids:
         logger.info("pruning stale embedded PostgreSQL handles %s", sorted(set(pids) - set(alive)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -15,6 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant will do: it serialises concurrent migrators (several gateway processes starting).
 MIGRATION_LOCK_ID = 0x626F756E7479
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Autogenerate compares only our tables: other tools (PgQueuer) keep tables here too."""
+    if type_ == "table":
+        from app.db.models import metadata
+
+        return name in metadata.tables
+    return True
 
 
 def alembic_config() -> Config:

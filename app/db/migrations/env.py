@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from app.db.migrate import include_name
 from app.db.models import metadata
 
 config = context.config
-
-
-def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    # Other tools (PgQueuer) own tables in this database too: only ours are compared.
-    if type_ == "table":
-        return name in metadata.tables
-    return True
 
 
 def run_on(connection: Connection) -> None:

@@ -1,0 +1,67 @@
+"""Pub/sub: in-process by default; Redis delivers across gateway instances."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.broker import Event, InProcessBroker, RedisBroker, redis_client
+
+pytestmark = pytest.mark.asyncio
+
+
+async def next_event(events: AsyncIterator[Event]) -> Event:
+    return await asyncio.wait_for(anext(events), timeout=5)
+
+
+async def test_in_process_delivers_to_every_subscriber_of_the_topic() -> None:
+    broker = InProcessBroker()
+    async with (
+        broker.subscribe("bounty:1") as first,
+        broker.subscribe("bounty:1") as second,
+        broker.subscribe("bounty:2") as other,
+    ):
+        await broker.publish("bounty:1", {"status": "OPEN"})
+        assert await next_event(first) == {"status": "OPEN"}
+        assert await next_event(second) == {"status": "OPEN"}
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(anext(other), timeout=0.05)
+
+
+async def test_in_process_publish_without_subscribers_is_a_no_op() -> None:
+    await InProcessBroker().publish("nobody:listening", {"x": 1})
+
+
+async def test_slow_subscriber_keeps_the_newest_events() -> None:
+    broker = InProcessBroker()
+    async with broker.subscribe("firehose") as events:
+        for number in range(300):
+            await broker.publish("firehose", {"n": number})
+        assert await next_event(events) == {"n": 300 - 256}
+
+
+async def test_redis_delivers_across_instances(redis_url: str) -> None:
+    publisher = RedisBroker(redis_client(redis_url))
+    subscriber = RedisBroker(redis_client(redis_url))
+    try:
+        async with subscriber.subscribe("messages:42") as events:
+            await publisher.publish("messages:42", {"text": "hello", "n": 1})
+            assert await next_event(events) == {"text": "hello", "n": 1}
+    finally:
+        await publisher.close()
+        await subscriber.close()
+
+
+async def test_redis_resubscribes_after_the_last_subscriber_left(redis_url: str) -> None:
+    broker = RedisBroker(redis_client(redis_url))
+    try:
+        async with broker.subscribe("topic:a") as events:
+            await broker.publish("topic:a", {"round": 1})
+            assert await next_event(events) == {"round": 1}
+        async with broker.subscribe("topic:a") as events:
+            await broker.publish("topic:a", {"round": 2})
+            assert await next_event(events) == {"round": 2}
+    finally:
+        await broker.close()
