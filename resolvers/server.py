@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from schema.context import Info
-from schema.server import Environment, ServerInfo
+from schema.server import ServerInfo
 
 
 @strawberry.type
@@ -13,6 +13,4 @@ class ServerQueries:
     @strawberry.field(description="Version and environment of the gateway; needs no sign-in.")
     def server_info(self, info: Info) -> ServerInfo:
         settings = info.context.settings
-        return ServerInfo(
-            version=settings.version, environment=Environment(settings.environment.value)
-        )
+        return ServerInfo(version=settings.version, environment=settings.environment)

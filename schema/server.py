@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 
+from app.settings import Environment
 
-@strawberry.enum
-class Environment(Enum):
-    DEVELOPMENT = "development"
-    TEST = "test"
-    PRODUCTION = "production"
+strawberry.enum(Environment)
 
 
 @strawberry.type(description="The gateway answering this request.")

@@ -5,21 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from enum import Enum
 from typing import Any, Self
 
 import strawberry
 from strawberry import relay
 
+from app.db.models import Role
 from app.db.models import User as UserRow
 from schema.context import Info
 
-
-@strawberry.enum
-class Role(Enum):
-    USER = "USER"
-    MODERATOR = "MODERATOR"
-    ADMIN = "ADMIN"
+# The table's enum is the API's: registering it keeps one list of roles.
+strawberry.enum(Role, description="What an account may do beyond its own data.")
 
 
 @strawberry.type(description="A person on BountyExpo: poster, hunter, or both.")
@@ -42,7 +38,7 @@ class User(relay.Node):
         return cls(
             id=str(row.id),
             display_name=row.display_name,
-            role=Role(row.role.value),
+            role=row.role,
             created_at=row.created_at,
             private_email=row.email,
         )

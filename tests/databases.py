@@ -57,23 +57,22 @@ async def database_exists(admin: AsyncEngine, name: str) -> bool:
     return found is not None
 
 
-async def create_empty_database(url: str, name: str) -> str:
+async def run_admin(url: str, statement: str) -> None:
     admin = admin_engine(url)
     try:
         async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+            await connection.execute(text(statement))
     finally:
         await admin.dispose()
+
+
+async def create_empty_database(url: str, name: str) -> str:
+    await run_admin(url, f'CREATE DATABASE "{name}"')
     return with_database(url, name)
 
 
 async def drop_database(url: str, name: str) -> None:
-    admin = admin_engine(url)
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    await run_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def ensure_template(url: str) -> str:
@@ -113,10 +112,5 @@ async def create_test_database(url: str) -> tuple[str, str]:
     """Clone the template into a database of this run's own; return (name, url)."""
     template = await ensure_template(url)
     name = f"test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:10]}"
-    admin = admin_engine(url)
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    finally:
-        await admin.dispose()
+    await run_admin(url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     return name, with_database(url, name)
