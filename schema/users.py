@@ -1,4 +1,8 @@
-"""User accounts as the API shows them. Private fields: visible to the owner and admins only."""
+"""User accounts and their profiles as the API shows them.
+
+Public: display name, role, bio, skills, location, avatar. Private (the owner and admins only;
+null for everyone else): email and phone. The account status: the owner and staff.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from strawberry import relay
 
 from app.db.models import User as UserRow
 from schema.context import Info
+from services.viewer import Viewer
 
 
 @strawberry.enum
@@ -22,19 +27,50 @@ class Role(Enum):
     ADMIN = "ADMIN"
 
 
+@strawberry.enum(description="SUSPENDED accounts cannot sign in; DELETED ones are anonymised.")
+class UserStatus(Enum):
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+    DELETED = "DELETED"
+
+
+def _owner_or_admin(viewer: Viewer | None, user_id: str) -> bool:
+    return viewer is not None and (viewer.is_admin or str(viewer.user_id) == user_id)
+
+
 @strawberry.type(description="A person on BountyExpo: poster, hunter, or both.")
 class User(relay.Node):
     id: relay.NodeID[str]
     display_name: str
     role: Role
     created_at: datetime
-    private_email: strawberry.Private[str]
+    bio: str | None = None
+    skills: list[str] = strawberry.field(default_factory=list)
+    location: str | None = None
+    avatar_url: str | None = strawberry.field(
+        default=None, description="Path of the avatar image on this server, e.g. `/media/...`."
+    )
+    private_email: strawberry.Private[str] = ""
+    private_phone: strawberry.Private[str | None] = None
+    private_status: strawberry.Private[str] = "ACTIVE"
 
     @strawberry.field(description="Visible to the account's owner and to admins; null otherwise.")
     def email(self, info: Info) -> str | None:
-        viewer = info.context.viewer
-        if viewer is not None and (viewer.is_admin or str(viewer.user_id) == self.id):
+        if _owner_or_admin(info.context.viewer, self.id):
             return self.private_email
+        return None
+
+    @strawberry.field(description="Visible to the account's owner and to admins; null otherwise.")
+    def phone(self, info: Info) -> str | None:
+        if _owner_or_admin(info.context.viewer, self.id):
+            return self.private_phone
+        return None
+
+    @strawberry.field(description="Visible to the account's owner and to staff; null otherwise.")
+    def status(self, info: Info) -> UserStatus | None:
+        viewer = info.context.viewer
+        if viewer is not None and (viewer.is_staff or str(viewer.user_id) == self.id):
+            return UserStatus(self.private_status)
         return None
 
     @classmethod
@@ -44,7 +80,13 @@ class User(relay.Node):
             display_name=row.display_name,
             role=Role(row.role.value),
             created_at=row.created_at,
+            bio=row.bio,
+            skills=list(row.skills or ()),
+            location=row.location,
+            avatar_url=f"/media/{row.avatar_key}" if row.avatar_key else None,
             private_email=row.email,
+            private_phone=row.phone,
+            private_status=row.status.value,
         )
 
     @classmethod
