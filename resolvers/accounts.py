@@ -57,7 +57,9 @@ class AccountMutations:
                 display_name=input.display_name,
                 meta=meta,
             )
-            return SignUpSuccess(user=User.from_row(user), session=Session.from_tokens(tokens))
+            return SignUpSuccess(
+                user=User.from_row(user, shown_to_owner=True), session=Session.from_tokens(tokens)
+            )
 
         return await mutate(info, run)
 
@@ -76,7 +78,9 @@ class AccountMutations:
                 password=input.password,
                 meta=meta,
             )
-            return SignInSuccess(user=User.from_row(user), session=Session.from_tokens(tokens))
+            return SignInSuccess(
+                user=User.from_row(user, shown_to_owner=True), session=Session.from_tokens(tokens)
+            )
 
         return await mutate(info, run)
 
@@ -92,7 +96,7 @@ class AccountMutations:
                 work.session, identity=identity, token=refresh_token, meta=meta
             )
             return RefreshSessionSuccess(
-                user=User.from_row(user), session=Session.from_tokens(tokens)
+                user=User.from_row(user, shown_to_owner=True), session=Session.from_tokens(tokens)
             )
 
         return await mutate(info, run)

@@ -53,28 +53,32 @@ class User(relay.Node):
     private_email: strawberry.Private[str] = ""
     private_phone: strawberry.Private[str | None] = None
     private_status: strawberry.Private[str] = "ACTIVE"
+    # Set on the user of a sign-up/sign-in payload: who just proved to be them sees their own data.
+    shown_to_owner: strawberry.Private[bool] = False
 
     @strawberry.field(description="Visible to the account's owner and to admins; null otherwise.")
     def email(self, info: Info) -> str | None:
-        if _owner_or_admin(info.context.viewer, self.id):
+        if self.shown_to_owner or _owner_or_admin(info.context.viewer, self.id):
             return self.private_email
         return None
 
     @strawberry.field(description="Visible to the account's owner and to admins; null otherwise.")
     def phone(self, info: Info) -> str | None:
-        if _owner_or_admin(info.context.viewer, self.id):
+        if self.shown_to_owner or _owner_or_admin(info.context.viewer, self.id):
             return self.private_phone
         return None
 
     @strawberry.field(description="Visible to the account's owner and to staff; null otherwise.")
     def status(self, info: Info) -> UserStatus | None:
         viewer = info.context.viewer
-        if viewer is not None and (viewer.is_staff or str(viewer.user_id) == self.id):
+        if self.shown_to_owner or (
+            viewer is not None and (viewer.is_staff or str(viewer.user_id) == self.id)
+        ):
             return UserStatus(self.private_status)
         return None
 
     @classmethod
-    def from_row(cls, row: UserRow) -> Self:
+    def from_row(cls, row: UserRow, *, shown_to_owner: bool = False) -> Self:
         return cls(
             id=str(row.id),
             display_name=row.display_name,
@@ -87,6 +91,7 @@ class User(relay.Node):
             private_email=row.email,
             private_phone=row.phone,
             private_status=row.status.value,
+            shown_to_owner=shown_to_owner,
         )
 
     @classmethod

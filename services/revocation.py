@@ -65,7 +65,7 @@ class PostgresDenylist:
                     col(RevokedToken.expires_at) > datetime.now(UTC),
                 )
             )
-            return {key: revoked_at for key, revoked_at in rows.tuples()}
+            return {key: revoked_at for key, revoked_at in rows}
 
 
 class RedisDenylist:
