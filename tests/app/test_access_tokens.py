@@ -1,4 +1,4 @@
-"""Access tokens: every way a token can be wrong is refused as UNAUTHENTICATED, on both transports."""
+"""Access tokens: every way a token can be wrong is refused as UNAUTHENTICATED, on any transport."""
 
 from __future__ import annotations
 

@@ -55,7 +55,8 @@ async def test_sign_up_normalises_email_and_signs_in(
     assert viewer["data"]["viewer"]["email"] == "ada@example.test"
     async with engine.connect() as connection:
         stored = await connection.scalar(select(User.password_hash))
-    assert stored is not None and stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert stored is not None
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert await audit_actions(engine) == ["auth.sign_up"]
 
 
@@ -142,7 +143,8 @@ async def test_sign_in_rehashes_weaker_hashes(
     await sign_in(graphql, user.email)
     async with engine.connect() as connection:
         stored = await connection.scalar(select(User.password_hash))
-    assert stored != weak and stored is not None
+    assert stored != weak
+    assert stored is not None
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert verify_password(stored, PASSWORD)
 
@@ -256,7 +258,9 @@ async def test_password_reset_by_mail_is_single_use(
     token = match.group(1)
     async with engine.connect() as connection:
         stored = await connection.scalar(select(PasswordResetToken.token_hash))
-    assert stored is not None and token not in stored and len(stored) == 64
+    assert stored is not None
+    assert token not in stored
+    assert len(stored) == 64
     assert (await graphql(RESET, {"token": token, "new": "qwertyuiop"}))["data"]["resetPassword"][
         "code"
     ] == "WEAK_PASSWORD"
@@ -286,4 +290,5 @@ async def test_password_reset_expires_after_30_minutes(
     assert body["data"]["resetPassword"]["code"] == "INVALID_RESET_TOKEN"
     async with engine.connect() as connection:
         stored = await connection.scalar(select(User.password_hash))
-    assert stored is not None and verify_password(stored, PASSWORD)
+    assert stored is not None
+    assert verify_password(stored, PASSWORD)
