@@ -9,6 +9,7 @@ import orjson
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -162,9 +163,26 @@ class GatewayView(GraphQL[Context, None]):
             sub_response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             error = GraphQLError(context.credentials_error, extensions={"code": UNAUTHENTICATED})
             return ExecutionResult(data=None, errors=[error])
-        return await super().execute_operation(
-            request, request_adapter, request_data, context, root_value, sub_response
-        )
+        try:
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        finally:
+            await _close_uploads(request_data)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+
+async def _close_uploads(request_data: GraphQLRequestData | list[GraphQLRequestData]) -> None:
+    """Multipart files are spooled to temporary files: close them whether or not a resolver ran."""
+    requests = request_data if isinstance(request_data, list) else [request_data]
+    pending: list[object] = [data.variables for data in requests]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, UploadFile):
+            await value.close()
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)

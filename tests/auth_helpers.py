@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from app.db.models import AuditEvent
 from tests.conftest import GraphQL
@@ -65,7 +66,7 @@ async def refresh(graphql: GraphQL, token: str) -> dict[str, Any]:
 
 async def audit_actions(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as connection:
-        rows = await connection.execute(select(AuditEvent.action).order_by(AuditEvent.id))
+        rows = await connection.execute(select(col(AuditEvent.action)).order_by(col(AuditEvent.id)))
         return [row[0] for row in rows]
 
 

@@ -246,6 +246,7 @@ async def test_websocket_refuses_bad_and_revoked_tokens(
 
 async def ws_init(client: httpx.AsyncClient, token: str) -> str | int:
     """The server's answer to connection_init: its message type, or the close code."""
+    ws: Any
     async with aconnect_ws("/graphql", client, subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send_json(
             {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}

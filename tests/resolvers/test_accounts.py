@@ -9,9 +9,10 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from app.db.engine import SessionFactory
-from app.db.models import PasswordResetToken, RefreshToken, User
+from app.db.models import AuditEvent, PasswordResetToken, RefreshToken, User
 from services.identity import Identity
 from services.mail import LogMailSender
 from services.passwords import verify_password
@@ -54,7 +55,7 @@ async def test_sign_up_normalises_email_and_signs_in(
     viewer = await graphql(VIEWER, token=result["session"]["accessToken"])
     assert viewer["data"]["viewer"]["email"] == "ada@example.test"
     async with engine.connect() as connection:
-        stored = await connection.scalar(select(User.password_hash))
+        stored = await connection.scalar(select(col(User.password_hash)))
     assert stored is not None
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert await audit_actions(engine) == ["auth.sign_up"]
@@ -105,18 +106,13 @@ async def test_sign_in_failures_are_indistinguishable_and_audited(
     assert unknown["data"]["signIn"] == expected
     assert await audit_actions(engine) == ["auth.sign_in_failed", "auth.sign_in_failed"]
     async with engine.connect() as connection:
-        rows = (await connection.execute(select(*_audit_columns()))).all()
+        columns = (col(AuditEvent.target_id), col(AuditEvent.ip), col(AuditEvent.detail))
+        rows = (await connection.execute(select(*columns))).all()
     assert [(row.target_id, row.ip, row.detail) for row in rows] == [
         (user.id, "127.0.0.1", {}),
         (None, "127.0.0.1", {"email": "nobody@example.test"}),
     ]
     assert await count_rows(engine, RefreshToken) == 0
-
-
-def _audit_columns() -> list[object]:
-    from app.db.models import AuditEvent
-
-    return [AuditEvent.target_id, AuditEvent.ip, AuditEvent.detail]
 
 
 async def test_audit_log_never_holds_secrets(
@@ -142,7 +138,7 @@ async def test_sign_in_rehashes_weaker_hashes(
         await connection.execute(update(User).values(password_hash=weak))
     await sign_in(graphql, user.email)
     async with engine.connect() as connection:
-        stored = await connection.scalar(select(User.password_hash))
+        stored = await connection.scalar(select(col(User.password_hash)))
     assert stored != weak
     assert stored is not None
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
@@ -257,7 +253,7 @@ async def test_password_reset_by_mail_is_single_use(
     assert match is not None
     token = match.group(1)
     async with engine.connect() as connection:
-        stored = await connection.scalar(select(PasswordResetToken.token_hash))
+        stored = await connection.scalar(select(col(PasswordResetToken.token_hash)))
     assert stored is not None
     assert token not in stored
     assert len(stored) == 64
@@ -289,6 +285,6 @@ async def test_password_reset_expires_after_30_minutes(
     body = await graphql(RESET, {"token": match.group(1), "new": NEW_PASSWORD})
     assert body["data"]["resetPassword"]["code"] == "INVALID_RESET_TOKEN"
     async with engine.connect() as connection:
-        stored = await connection.scalar(select(User.password_hash))
+        stored = await connection.scalar(select(col(User.password_hash)))
     assert stored is not None
     assert verify_password(stored, PASSWORD)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from app.db.engine import SessionFactory
 from app.db.models import RefreshToken
@@ -24,8 +25,8 @@ async def _age_rotations(engine: AsyncEngine, seconds: float) -> None:
     async with engine.begin() as connection:
         await connection.execute(
             update(RefreshToken)
-            .where(RefreshToken.rotated_at.is_not(None))  # type: ignore[union-attr]
-            .values(rotated_at=RefreshToken.rotated_at - timedelta(seconds=seconds))
+            .where(col(RefreshToken.rotated_at).is_not(None))
+            .values(rotated_at=col(RefreshToken.rotated_at) - timedelta(seconds=seconds))
         )
 
 
@@ -44,7 +45,9 @@ async def test_refresh_rotates_the_token(
     assert third["__typename"] == "RefreshSessionSuccess"
     async with engine.connect() as connection:
         rows = (
-            await connection.execute(select(RefreshToken.family_id, RefreshToken.rotated_at))
+            await connection.execute(
+                select(col(RefreshToken.family_id), col(RefreshToken.rotated_at))
+            )
         ).all()
     assert len({row.family_id for row in rows}) == 1
     assert sorted(row.rotated_at is None for row in rows) == [False, False, True]
@@ -104,7 +107,11 @@ async def test_ten_concurrent_refreshes_all_succeed_in_one_family(
     async with engine.connect() as connection:
         rows = (
             await connection.execute(
-                select(RefreshToken.family_id, RefreshToken.rotated_at, RefreshToken.revoked_at)
+                select(
+                    col(RefreshToken.family_id),
+                    col(RefreshToken.rotated_at),
+                    col(RefreshToken.revoked_at),
+                )
             )
         ).all()
     assert len(rows) == 11
