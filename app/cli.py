@@ -1,4 +1,4 @@
-"""`bountyexpo serve | migrate | makemigrations | seed | schema {export,check,diff}`."""
+"""`bountyexpo serve | migrate | makemigrations | seed | create-admin | schema {export,...}`."""
 
 from __future__ import annotations
 
@@ -56,6 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed", help="load demo data (idempotent; refused in production)")
     seed.set_defaults(handler=seed_command)
+
+    admin = commands.add_parser("create-admin", help="create an admin account (bootstrap)")
+    admin.add_argument("email")
+    admin.add_argument("--display-name", default="Admin")
+    admin.add_argument(
+        "--generate-password",
+        action="store_true",
+        help="generate a password and print it once (the default without a terminal)",
+    )
+    admin.set_defaults(handler=create_admin_command)
 
     schema = commands.add_parser("schema", help="the committed GraphQL SDL")
     schema_commands = schema.add_subparsers(required=True, metavar="ACTION")
@@ -146,6 +156,20 @@ def seed_command(settings: Settings, args: argparse.Namespace) -> int:
     from app.db.database import resolve_database_url
 
     asyncio.run(_prepare(settings, resolve_database_url(settings), seed=True))
+    return 0
+
+
+def create_admin_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app.admin import create_admin, read_admin_password
+
+    password, generated = read_admin_password(generate=args.generate_password)
+    error = asyncio.run(create_admin(settings, args.email, password, args.display_name))
+    if error is not None:
+        print(f"bountyexpo: {error}", file=sys.stderr)
+        return 1
+    print(f"admin {args.email.strip().lower()} created")
+    if generated:
+        print(f"password (shown once, store it now): {password}")
     return 0
 
 

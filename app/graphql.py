@@ -7,8 +7,9 @@ from typing import Any
 
 import orjson
 import strawberry
-from cross_web import AsyncHTTPRequestAdapter
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -29,11 +30,16 @@ from app.middleware import request_id_of
 from app.security.auth import authenticate, bearer_token, token_from_connection_params
 from app.security.jwt import InvalidToken
 from app.settings import Settings
-from resolvers import Query
+from resolvers import Mutation, Query
 from schema.context import Context
 from schema.errors import ERROR_TYPES, UNAUTHENTICATED
 from schema.users import User
+from services.identity import Identity
 from services.loaders import create_loaders
+
+# Content types a browser may send cross-site without a CORS preflight (Apollo's CSRF rule).
+_SIMPLE_CONTENT_TYPES = {"multipart/form-data", "text/plain", "application/x-www-form-urlencoded"}
+_PREFLIGHT_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight")
 
 # Bounded caches: parsing and validation dominate small requests (measured: ~4x for `{ hello }`).
 DOCUMENT_CACHE_SIZE = 1024
@@ -64,6 +70,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     return GatewaySchema(
         query=Query,
+        mutation=Mutation,
         types=[User, *ERROR_TYPES],
         extensions=extensions,
         errors=ErrorFormatter(mask_unexpected=settings.is_production if settings else True),
@@ -79,16 +86,20 @@ class GatewayView(GraphQL[Context, None]):
         settings: Settings,
         session_factory: SessionFactory,
         broker: Broker,
+        identity: Identity,
     ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
+            # Avatar uploads (GraphQL multipart request spec); CSRF-guarded in parse_http_body.
+            multipart_uploads_enabled=True,
         )
         self.settings = settings
         self.session_factory = session_factory
         self.broker = broker
+        self.identity = identity
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(
@@ -99,11 +110,12 @@ class GatewayView(GraphQL[Context, None]):
             request_id=request_id_of(request),
             request=request,
             response=response,
+            identity=self.identity,
         )
         if isinstance(request, Request):
             try:
                 token = bearer_token(request.headers.get("authorization"))
-                context.viewer = authenticate(self.settings, token)
+                context.viewer = await authenticate(self.settings, self.identity.denylist, token)
             except InvalidToken as error:
                 context.credentials_error = str(error)
         return context
@@ -112,13 +124,29 @@ class GatewayView(GraphQL[Context, None]):
         """Sockets authenticate once, in `connection_init`, with the same code as HTTP."""
         try:
             token = token_from_connection_params(context.connection_params)
-            context.viewer = authenticate(self.settings, token)
+            context.viewer = await authenticate(self.settings, self.identity.denylist, token)
         except InvalidToken as error:
             raise ConnectionRejectionError(
                 {"code": UNAUTHENTICATED, "message": str(error)}
             ) from error
         acknowledge_without_payload: UnsetType = UNSET
         return acknowledge_without_payload
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # Apollo's CSRF rule: a browser sends multipart (or text/plain, form-encoded) across sites
+        # without a preflight; it cannot add a custom header without one. Refused before parsing.
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        if request.method == "POST" and content_type in _SIMPLE_CONTENT_TYPES:
+            headers = request.headers
+            if not any(headers.get(name, "").strip() for name in _PREFLIGHT_HEADERS):
+                raise HTTPException(
+                    400,
+                    "This request needs a non-empty 'x-apollo-operation-name' or "
+                    "'apollo-require-preflight' header (CSRF protection).",
+                )
+        return await super().parse_http_body(request)
 
     async def execute_operation(
         self,
@@ -135,10 +163,27 @@ class GatewayView(GraphQL[Context, None]):
             sub_response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             error = GraphQLError(context.credentials_error, extensions={"code": UNAUTHENTICATED})
             return ExecutionResult(data=None, errors=[error])
-        return await super().execute_operation(
-            request, request_adapter, request_data, context, root_value, sub_response
-        )
+        try:
+            return await super().execute_operation(
+                request, request_adapter, request_data, context, root_value, sub_response
+            )
+        finally:
+            await _close_uploads(request_data)
 
     def encode_json(self, data: object) -> str:
         # Text, not bytes: WebSocket messages must be text frames for graphql-ws clients.
         return orjson.dumps(data).decode()
+
+
+async def _close_uploads(request_data: GraphQLRequestData | list[GraphQLRequestData]) -> None:
+    """Multipart files are spooled to temporary files: close them whether or not a resolver ran."""
+    requests = request_data if isinstance(request_data, list) else [request_data]
+    pending: list[object] = [data.variables for data in requests]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, UploadFile):
+            await value.close()
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)

@@ -18,8 +18,10 @@ from app.broker import Broker, InProcessBroker, RedisBroker, redis_client
 from app.db.database import open_database
 from app.db.migrate import upgrade_to_head
 from app.graphql import GatewayView, build_schema
+from app.media import media_routes
 from app.middleware import RequestIdMiddleware
 from app.monitoring.health import health_routes
+from app.security.identity import open_identity
 from app.settings import Environment, Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -63,15 +65,23 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 await upgrade_to_head(database.engine)
             broker = create_broker(settings)
             runtime.engine = database.engine
-            runtime.view = GatewayView(
-                schema, settings=settings, session_factory=database.session_factory, broker=broker
-            )
-            logger.info("gateway ready (%s, version %s)", settings.environment, settings.version)
-            try:
-                yield
-            finally:
-                runtime.view = None
-                await broker.close()
+            async with open_identity(settings, database.session_factory) as identity:
+                app.state.identity = identity
+                runtime.view = GatewayView(
+                    schema,
+                    settings=settings,
+                    session_factory=database.session_factory,
+                    broker=broker,
+                    identity=identity,
+                )
+                logger.info(
+                    "gateway ready (%s, version %s)", settings.environment, settings.version
+                )
+                try:
+                    yield
+                finally:
+                    runtime.view = None
+                    await broker.close()
 
     def engine() -> AsyncEngine:
         if runtime.engine is None:
@@ -83,6 +93,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         Route("/graphql", endpoint, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", endpoint),
         *health_routes(settings, engine),
+        *media_routes(lambda: runtime.view.identity.media if runtime.view else None),
     ]
     middleware = [Middleware(RequestIdMiddleware)]
     if settings.cors_origins:
@@ -91,7 +102,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "x-request-id"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "x-request-id",
+                    "x-apollo-operation-name",
+                    "apollo-require-preflight",
+                ],
                 expose_headers=["x-request-id"],
             )
         )

@@ -6,7 +6,7 @@ from enum import StrEnum
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -54,6 +54,20 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
     jwt_issuer: str = "bountyexpo"
     jwt_audience: str = "bountyexpo-app"
+    # Identity and access. HS256 signs with JWT_SECRET; RS256/EdDSA with JWT_PRIVATE_KEY (PEM).
+    jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"
+    jwt_key_id: str = "k1"
+    jwt_private_key: SecretStr | None = None
+    # Keys retired by a rotation but still accepted: {"kid": "secret or public PEM"} (JSON).
+    jwt_previous_keys: dict[str, str] = Field(default_factory=dict)
+    access_token_ttl_seconds: int = Field(default=900, ge=30)
+    refresh_token_ttl_days: int = Field(default=30, ge=1)
+    refresh_reuse_grace_seconds: float = Field(default=10.0, ge=0)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    password_reset_url: str = "bountyexpo://reset-password?token={token}"  # noqa: S105
+    mail_from: str = "BountyExpo <no-reply@bountyexpo.dev>"
+    media_dir: Path = Path("var/media")
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
 
@@ -105,7 +119,12 @@ def production_problems(settings: Settings) -> list[str]:
     """Every reason the settings are unfit for production, each naming the variable to set."""
     problems = []
     jwt = settings.jwt_secret.get_secret_value()
-    if jwt == DEFAULT_JWT_SECRET or len(jwt) < MIN_SECRET_LENGTH:
+    if settings.jwt_algorithm != "HS256":
+        if settings.jwt_private_key is None:
+            problems.append(
+                f"JWT_PRIVATE_KEY must be set for JWT_ALGORITHM={settings.jwt_algorithm}"
+            )
+    elif jwt == DEFAULT_JWT_SECRET or len(jwt) < MIN_SECRET_LENGTH:
         problems.append(f"JWT_SECRET must be set to a random value of {MIN_SECRET_LENGTH}+ chars")
     for name in ("stripe_secret_key", "stripe_webhook_secret"):
         secret: SecretStr | None = getattr(settings, name)

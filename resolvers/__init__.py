@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers.accounts import AccountMutations
 from resolvers.nodes import NodeQueries
+from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.server import ServerQueries
-from resolvers.users import UserQueries
+from resolvers.users import UserMutations, UserQueries
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(NodeQueries, UserQueries, ServerQueries):
+class Query(NodeQueries, UserQueries, ProfileQueries, ServerQueries):
     pass
 
 
-__all__ = ["Query"]
+@strawberry.type(description="Everything a client can change.")
+class Mutation(AccountMutations, ProfileMutations, UserMutations):
+    pass
+
+
+__all__ = ["Mutation", "Query"]

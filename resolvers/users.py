@@ -1,11 +1,24 @@
-"""Root fields about accounts."""
+"""Root fields about accounts: the viewer, and staff actions on roles and status."""
 
 from __future__ import annotations
 
 import strawberry
 
+from app.db.models import Role as RoleRow
+from app.security.permissions import IsAdmin, IsStaff
+from resolvers.mutations import identity_of, mutate, request_meta, require_viewer, user_uuid
 from schema.context import Info
+from schema.profiles import (
+    SetUserRoleInput,
+    SetUserRoleResult,
+    SetUserRoleSuccess,
+    SetUserStatusInput,
+    SetUserStatusResult,
+    SetUserStatusSuccess,
+)
 from schema.users import User
+from services import users
+from services.unit_of_work import UnitOfWork
 
 
 @strawberry.type
@@ -17,3 +30,48 @@ class UserQueries:
             return None
         row = await info.context.loaders.user_by_id.load(viewer.user_id)
         return User.from_row(row) if row is not None else None
+
+
+@strawberry.type
+class UserMutations:
+    @strawberry.mutation(
+        description="Admins: make a user USER, MODERATOR or ADMIN. Takes effect at once.",
+        permission_classes=[IsAdmin],
+    )
+    async def set_user_role(self, info: Info, input: SetUserRoleInput) -> SetUserRoleResult:
+        viewer, identity, meta = require_viewer(info), identity_of(info), request_meta(info)
+        target = user_uuid(input.user_id, field="input.userId")
+
+        async def run(work: UnitOfWork) -> SetUserRoleSuccess:
+            user = await users.set_role(
+                work.session,
+                viewer,
+                identity=identity,
+                user_id=target,
+                role=RoleRow(input.role.value),
+                meta=meta,
+            )
+            return SetUserRoleSuccess(user=User.from_row(user))
+
+        return await mutate(info, run)
+
+    @strawberry.mutation(
+        description="Staff: suspend (every session ends at once) or reactivate an account.",
+        permission_classes=[IsStaff],
+    )
+    async def set_user_status(self, info: Info, input: SetUserStatusInput) -> SetUserStatusResult:
+        viewer, identity, meta = require_viewer(info), identity_of(info), request_meta(info)
+        target = user_uuid(input.user_id, field="input.userId")
+
+        async def run(work: UnitOfWork) -> SetUserStatusSuccess:
+            user = await users.set_status(
+                work.session,
+                viewer,
+                identity=identity,
+                user_id=target,
+                status=input.status,
+                meta=meta,
+            )
+            return SetUserStatusSuccess(user=User.from_row(user))
+
+        return await mutate(info, run)

@@ -10,6 +10,7 @@ import strawberry
 from app.broker import Broker
 from app.db.engine import SessionFactory
 from app.settings import Settings
+from services.identity import Identity
 from services.loaders import Loaders
 from services.viewer import Viewer
 
@@ -29,6 +30,8 @@ class Context:
     # The HTTP request or WebSocket, for headers and the client address.
     request: Any = field(default=None, repr=False)
     response: Any = field(default=None, repr=False)
+    # Denylist, throttle, mail and media: what identity services need beyond the session.
+    identity: Identity | None = field(default=None, repr=False)
 
 
 Info = strawberry.Info[Context, None]

@@ -19,6 +19,16 @@ class ErrorCode(Enum):
     INVALID_INPUT = "INVALID_INPUT"
     NOT_ALLOWED = "NOT_ALLOWED"
     CONFLICT = "CONFLICT"
+    # Identity and access
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    ACCOUNT_SUSPENDED = "ACCOUNT_SUSPENDED"
+    INVALID_REFRESH_TOKEN = "INVALID_REFRESH_TOKEN"  # noqa: S105
+    INVALID_RESET_TOKEN = "INVALID_RESET_TOKEN"  # noqa: S105
+    UNSUPPORTED_IMAGE = "UNSUPPORTED_IMAGE"
+    IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
+    IMAGE_DIMENSIONS_TOO_LARGE = "IMAGE_DIMENSIONS_TOO_LARGE"
 
 
 @strawberry.interface(description="An expected failure of a mutation, returned as data.")
@@ -50,15 +60,65 @@ class ConflictError(UserError):
     pass
 
 
+# Identity and access
+
+
+@strawberry.type(description="Another account already uses this email address.")
+class EmailTakenError(UserError):
+    pass
+
+
+@strawberry.type(description="The password breaks the password policy; `message` says which rule.")
+class WeakPasswordError(UserError):
+    pass
+
+
+@strawberry.type(description="Wrong email or password (which one is never said).")
+class InvalidCredentialsError(UserError):
+    pass
+
+
+@strawberry.type(description="The account is suspended; it cannot sign in.")
+class AccountSuspendedError(UserError):
+    pass
+
+
+@strawberry.type(description="Unknown, expired, revoked or reused refresh token: sign in again.")
+class InvalidRefreshTokenError(UserError):
+    pass
+
+
+@strawberry.type(description="Unknown, expired or already used password-reset token.")
+class InvalidResetTokenError(UserError):
+    pass
+
+
+@strawberry.type(
+    description="Not an acceptable image: UNSUPPORTED_IMAGE (not PNG, JPEG or WebP), "
+    "IMAGE_TOO_LARGE (over 5 MB) or IMAGE_DIMENSIONS_TOO_LARGE (over 4096x4096)."
+)
+class InvalidImageError(UserError):
+    pass
+
+
 _ERROR_TYPES: dict[str, type[UserError]] = {
     "NOT_FOUND": NotFoundError,
     "INVALID_INPUT": InvalidInputError,
     "NOT_ALLOWED": NotAllowedError,
     "CONFLICT": ConflictError,
+    "EMAIL_TAKEN": EmailTakenError,
+    "WEAK_PASSWORD": WeakPasswordError,
+    "INVALID_CREDENTIALS": InvalidCredentialsError,
+    "ACCOUNT_SUSPENDED": AccountSuspendedError,
+    "INVALID_REFRESH_TOKEN": InvalidRefreshTokenError,
+    "INVALID_RESET_TOKEN": InvalidResetTokenError,
+    "UNSUPPORTED_IMAGE": InvalidImageError,
+    "IMAGE_TOO_LARGE": InvalidImageError,
+    "IMAGE_DIMENSIONS_TOO_LARGE": InvalidImageError,
 }
 
 # Types a union may not reference yet still belong in the schema, so clients can rely on them.
-ERROR_TYPES: tuple[type[UserError], ...] = tuple(_ERROR_TYPES.values())
+ERROR_TYPES: tuple[type[UserError], ...] = tuple(dict.fromkeys(_ERROR_TYPES.values()))
 
 
 def user_error(error: DomainError) -> UserError:
@@ -89,3 +149,4 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+RATE_LIMITED = "RATE_LIMITED"

@@ -1,4 +1,8 @@
-"""User accounts as the API shows them. Private fields: visible to the owner and admins only."""
+"""User accounts and their profiles as the API shows them.
+
+Public: display name, role, bio, skills, location, avatar. Private (the owner and admins only;
+null for everyone else): email and phone. The account status: the owner and staff.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,24 @@ from typing import Any, Self
 import strawberry
 from strawberry import relay
 
-from app.db.models import Role
+from app.db.models import Role, UserStatus
 from app.db.models import User as UserRow
 from schema.context import Info
+from services.viewer import Viewer
 
 # The table's enum is the API's: registering it keeps one list of roles.
 strawberry.enum(Role, description="What an account may do beyond its own data.")
+
+
+strawberry.enum(
+    UserStatus, description="SUSPENDED accounts cannot sign in; DELETED ones are anonymised."
+)
+
+__all__ = ["Role", "User", "UserStatus"]
+
+
+def _owner_or_admin(viewer: Viewer | None, user_id: str) -> bool:
+    return viewer is not None and (viewer.is_admin or str(viewer.user_id) == user_id)
 
 
 @strawberry.type(description="A person on BountyExpo: poster, hunter, or both.")
@@ -24,23 +40,54 @@ class User(relay.Node):
     display_name: str
     role: Role
     created_at: datetime
-    private_email: strawberry.Private[str]
+    bio: str | None = None
+    skills: list[str] = strawberry.field(default_factory=list)
+    location: str | None = None
+    avatar_url: str | None = strawberry.field(
+        default=None, description="Path of the avatar image on this server, e.g. `/media/...`."
+    )
+    private_email: strawberry.Private[str] = ""
+    private_phone: strawberry.Private[str | None] = None
+    private_status: strawberry.Private[UserStatus] = UserStatus.ACTIVE
+    # Set on the user of a sign-up/sign-in payload: who just proved to be them sees their own data.
+    shown_to_owner: strawberry.Private[bool] = False
 
     @strawberry.field(description="Visible to the account's owner and to admins; null otherwise.")
     def email(self, info: Info) -> str | None:
-        viewer = info.context.viewer
-        if viewer is not None and (viewer.is_admin or str(viewer.user_id) == self.id):
+        if self.shown_to_owner or _owner_or_admin(info.context.viewer, self.id):
             return self.private_email
         return None
 
+    @strawberry.field(description="Visible to the account's owner and to admins; null otherwise.")
+    def phone(self, info: Info) -> str | None:
+        if self.shown_to_owner or _owner_or_admin(info.context.viewer, self.id):
+            return self.private_phone
+        return None
+
+    @strawberry.field(description="Visible to the account's owner and to staff; null otherwise.")
+    def status(self, info: Info) -> UserStatus | None:
+        viewer = info.context.viewer
+        if self.shown_to_owner or (
+            viewer is not None and (viewer.is_staff or str(viewer.user_id) == self.id)
+        ):
+            return self.private_status
+        return None
+
     @classmethod
-    def from_row(cls, row: UserRow) -> Self:
+    def from_row(cls, row: UserRow, *, shown_to_owner: bool = False) -> Self:
         return cls(
             id=str(row.id),
             display_name=row.display_name,
             role=row.role,
             created_at=row.created_at,
+            bio=row.bio,
+            skills=list(row.skills or ()),
+            location=row.location,
+            avatar_url=f"/media/{row.avatar_key}" if row.avatar_key else None,
             private_email=row.email,
+            private_phone=row.phone,
+            private_status=row.status,
+            shown_to_owner=shown_to_owner,
         )
 
     @classmethod

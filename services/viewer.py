@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.db.models import Role
 
@@ -12,6 +13,10 @@ from app.db.models import Role
 class Viewer:
     user_id: uuid.UUID
     role: Role
+    # The access token this viewer presented (sign-out revokes it and its session).
+    token_id: str | None = None
+    session_id: str | None = None
+    token_expires_at: datetime | None = None
 
     @property
     def is_admin(self) -> bool:

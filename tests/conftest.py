@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,9 +23,13 @@ from app.db.engine import SessionFactory, create_session_factory
 from app.db.models import metadata
 from app.main import create_app
 from app.settings import Environment, Settings
+from services.identity import Identity
+from services.mail import LogMailSender
+from services.throttle import InProcessThrottle
 from tests import databases
 
 GraphQL = Callable[..., Awaitable[dict[str, Any]]]
+TEST_MEDIA_DIR = Path(tempfile.gettempdir()) / f"bountyexpo-test-media-{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +55,7 @@ def make_settings(**overrides: Any) -> Settings:
         "environment": Environment.TEST,
         "redis_url": None,
         "log_level": "warning",
+        "media_dir": TEST_MEDIA_DIR,
         **overrides,
     }
     return Settings(_env_file=None, **values)
@@ -162,3 +169,14 @@ def redis_url() -> str:
     if not url:
         pytest.skip("TEST_REDIS_URL is not set: Redis tests run in CI against a real Redis")
     return url
+
+
+@pytest.fixture
+def identity(app: Starlette) -> Identity:
+    """The running app's identity services; throttle counts and the mail outbox start empty."""
+    services: Identity = app.state.identity
+    if isinstance(services.throttle, InProcessThrottle):
+        services.throttle.clear()
+    if isinstance(services.mail, LogMailSender):
+        services.mail.outbox.clear()
+    return services

@@ -1,6 +1,16 @@
 """SQLModel tables, one module per domain. Importing this package registers every table."""
 
 from app.db.models.base import metadata
+from app.db.models.identity import AuditEvent, PasswordResetToken, RefreshToken, RevokedToken
 from app.db.models.users import Role, User, UserStatus
 
-__all__ = ["Role", "User", "UserStatus", "metadata"]
+__all__ = [
+    "AuditEvent",
+    "PasswordResetToken",
+    "RefreshToken",
+    "RevokedToken",
+    "Role",
+    "User",
+    "UserStatus",
+    "metadata",
+]

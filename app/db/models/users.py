@@ -43,5 +43,16 @@ class User(SQLModel, table=True):
         default=UserStatus.ACTIVE,
         sa_column=enum_column(UserStatus, "user_status", UserStatus.ACTIVE),
     )
+    # Profile. Public: bio, skills, location, avatar. Private (owner and admins): email, phone.
+    bio: str | None = Field(default=None, sa_column=sa.Column(sa.String(1000)))
+    skills: list[str] = Field(
+        default_factory=list,
+        sa_column=sa.Column(
+            sa.ARRAY(sa.String(40)), nullable=False, server_default=sa.text("'{}'")
+        ),
+    )
+    location: str | None = Field(default=None, sa_column=sa.Column(sa.String(120)))
+    phone: str | None = Field(default=None, sa_column=sa.Column(sa.String(32)))
+    avatar_key: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=updated_at_column())

@@ -1,0 +1,85 @@
+"""Running a mutation: one unit of work, domain failures returned as UserError union members.
+
+Failures marked `keeps_changes` (a failed sign-in's audit row, a family revoked on token reuse)
+commit what the service wrote before the failure; all others roll back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar, cast
+
+from strawberry import relay
+
+from schema.context import Info
+from schema.errors import (
+    BAD_USER_INPUT,
+    RATE_LIMITED,
+    UNAUTHENTICATED,
+    ApiError,
+    user_error,
+)
+from services.audit import RequestMeta
+from services.errors import DomainError
+from services.identity import Identity
+from services.identity_errors import TooManyAttempts
+from services.unit_of_work import UnitOfWork, unit_of_work
+from services.viewer import Viewer
+
+T = TypeVar("T")
+
+
+async def mutate(info: Info, operation: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """Typed as the operation's success; on failure it returns the error's union member, which
+    the field's `<Verb><Noun>Result` union must list (strawberry refuses the response if not)."""
+    context = info.context
+    failure: DomainError
+    try:
+        async with unit_of_work(context.session_factory, context.broker) as work:
+            try:
+                return await operation(work)
+            except DomainError as error:
+                if not getattr(error, "keeps_changes", False):
+                    raise
+                failure = error
+    except DomainError as error:
+        failure = error
+    if isinstance(failure, TooManyAttempts):
+        raise ApiError(failure.message, RATE_LIMITED, retryAfter=failure.retry_after)
+    return cast(T, user_error(failure))
+
+
+def request_meta(info: Info) -> RequestMeta:
+    request = info.context.request
+    client = getattr(request, "client", None)
+    headers = getattr(request, "headers", None)
+    return RequestMeta(
+        ip=client.host if client else None,
+        user_agent=headers.get("user-agent") if headers is not None else None,
+        trace_id=info.context.request_id or None,
+    )
+
+
+def identity_of(info: Info) -> Identity:
+    identity = info.context.identity
+    if identity is None:
+        raise RuntimeError("the context has no identity services")
+    return identity
+
+
+def require_viewer(info: Info) -> Viewer:
+    viewer = info.context.viewer
+    if viewer is None:
+        raise ApiError("sign in first", UNAUTHENTICATED)
+    return viewer
+
+
+def user_uuid(global_id: relay.GlobalID, *, field: str) -> uuid.UUID:
+    """The UUID inside a `User` global id; BAD_USER_INPUT for anything else."""
+    if global_id.type_name == "User":
+        try:
+            return uuid.UUID(global_id.node_id)
+        except ValueError:
+            pass
+    raise ApiError("not the id of a User", BAD_USER_INPUT, field=field)
