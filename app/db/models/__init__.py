@@ -1,6 +1,7 @@
 """SQLModel tables, one module per domain. Importing this package registers every table."""
 
 from app.db.models.base import metadata
+from app.db.models.jobs import QUEUE_TABLES, WorkerHeartbeat
 from app.db.models.users import Role, User, UserStatus
 
-__all__ = ["Role", "User", "UserStatus", "metadata"]
+__all__ = ["QUEUE_TABLES", "Role", "User", "UserStatus", "WorkerHeartbeat", "metadata"]
