@@ -29,7 +29,7 @@ from app.middleware import request_id_of
 from app.security.auth import authenticate, bearer_token, token_from_connection_params
 from app.security.jwt import InvalidToken
 from app.settings import Settings
-from resolvers import Query
+from resolvers import Mutation, Query
 from schema.context import Context
 from schema.errors import ERROR_TYPES, UNAUTHENTICATED
 from schema.users import User
@@ -64,6 +64,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     return GatewaySchema(
         query=Query,
+        mutation=Mutation,
         types=[User, *ERROR_TYPES],
         extensions=extensions,
         errors=ErrorFormatter(mask_unexpected=settings.is_production if settings else True),

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     # A picked job whose heartbeat is older than this is taken over by another worker.
     worker_heartbeat_timeout_seconds: float = Field(default=30.0, gt=0)
     worker_heartbeat_interval_seconds: float = Field(default=10.0, gt=0)
+    # Longest wait for a NOTIFY before a worker looks for work anyway (stale jobs, missed wakes).
+    worker_poll_interval_seconds: float = Field(default=5.0, gt=0)
     # None means "on in development only": one worker inside the gateway process.
     worker_embedded: bool | None = None
     # Extra modules whose entrypoints a worker serves too (tests, one-off tools).

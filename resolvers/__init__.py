@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import strawberry
 
+from resolvers.jobs import JobMutations, JobQueries
 from resolvers.nodes import NodeQueries
 from resolvers.server import ServerQueries
 from resolvers.users import UserQueries
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(NodeQueries, UserQueries, ServerQueries):
+class Query(NodeQueries, UserQueries, ServerQueries, JobQueries):
     pass
 
 
-__all__ = ["Query"]
+@strawberry.type(description="Everything a client can change.")
+class Mutation(JobMutations):
+    pass
+
+
+__all__ = ["Mutation", "Query"]

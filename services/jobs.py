@@ -13,6 +13,9 @@ from typing import Any
 
 import orjson
 from pgqueuer import AsyncpgDriver, JobId, Queries
+from pgqueuer.domain.models import TableChangedEvent, utc_now
+from pgqueuer.domain.settings import db_settings
+from pgqueuer.ports.driver import Driver
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +37,24 @@ async def _queries(session: AsyncSession) -> Queries:
         # would be autocommitted and outlive a rollback.
         await connection.exec_driver_sql("SELECT 1")
     return Queries(AsyncpgDriver(driver_connection))
+
+
+async def wake_workers(driver: Driver) -> None:
+    """NOTIFY workers to look for due jobs (in a transaction: at its commit).
+
+    PgQueuer's trigger announces inserts only (it is a statement trigger, so an UPDATE's OLD and
+    NEW are null), so nothing announces a job made runnable by an update: a requeue, or a retry
+    whose backoff has passed. Without this, workers find those only when they next poll.
+    """
+    channel = db_settings().channel
+    event = TableChangedEvent(
+        channel=channel,
+        sent_at=utc_now(),
+        type="table_changed_event",
+        operation="update",
+        table=db_settings().queue_table,
+    )
+    await driver.notify(channel, event.model_dump_json())
 
 
 async def enqueue(
@@ -137,7 +158,9 @@ async def requeue_dead_job(session: AsyncSession, viewer: Viewer, *, job_id: int
     ).one_or_none()
     if row is None:
         raise NotFound("no dead job has this id", field="id")
-    await (await _queries(session)).requeue_jobs([JobId(job_id)])
+    queries = await _queries(session)
+    await queries.requeue_jobs([JobId(job_id)])
+    await wake_workers(queries.driver)
     return _dead_job(row)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
@@ -33,6 +34,9 @@ class Shutdown:
     releasing: bool = False
 
 
+RetryHook = Callable[[timedelta], None]
+
+
 def backoff(spec: JobSpec, retries_so_far: int) -> timedelta:
     """Exponential, capped, with equal jitter: half the delay fixed, half random.
 
@@ -44,7 +48,12 @@ def backoff(spec: JobSpec, retries_so_far: int) -> timedelta:
 
 class JobExecutor(DatabaseRetryEntrypointExecutor):
     def __init__(
-        self, spec: JobSpec, *, session_factory: SessionFactory, shutdown: Shutdown
+        self,
+        spec: JobSpec,
+        *,
+        session_factory: SessionFactory,
+        shutdown: Shutdown,
+        on_retry: RetryHook,
     ) -> None:
         super().__init__(
             parameters=EntrypointExecutorParameters(
@@ -62,6 +71,7 @@ class JobExecutor(DatabaseRetryEntrypointExecutor):
         self.spec = spec
         self.session_factory = session_factory
         self.shutdown = shutdown
+        self.on_retry = on_retry  # told each retry's delay: the worker wakes the queue then
 
     async def execute(self, job: Job, context: Context) -> None:
         run = JobRun(
@@ -88,10 +98,12 @@ class JobExecutor(DatabaseRetryEntrypointExecutor):
                 raise
             self._observe(started, "retry")
             delay = backoff(self.spec, job.attempts)
+            self.on_retry(delay)
             raise RetryRequested(delay=delay, reason=f"{type(error).__name__}: {error}") from error
         if scope.cancelled_caught and self.shutdown.releasing:
             # Back to the queue for another worker; the interrupted run counts as an attempt.
             self._observe(started, "released")
+            self.on_retry(timedelta(0))
             raise RetryRequested(delay=timedelta(0), reason="released: worker shutting down")
         self._observe(started, "canceled" if scope.cancelled_caught else "done")
 

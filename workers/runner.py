@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 # After the shutdown timeout, how long released jobs get to record their release.
 RELEASE_TIMEOUT_SECONDS = 5.0
+# After a retry's delay, time for PgQueuer to have written it before workers are woken for it.
+WAKE_MARGIN_SECONDS = 0.1
 
 
 class Worker:
@@ -53,9 +55,15 @@ class Worker:
         self.id = uuid.uuid4()
         self.shutdown = Shutdown()
         self.stopping = asyncio.Event()
+        self.wake_ups: set[asyncio.Task[None]] = set()
         self.pgq = PgQueuer.from_asyncpg_pool(pool)
         for spec in selection.jobs.values():
-            executor = JobExecutor(spec, session_factory=session_factory, shutdown=self.shutdown)
+            executor = JobExecutor(
+                spec,
+                session_factory=session_factory,
+                shutdown=self.shutdown,
+                on_retry=self._wake_after,
+            )
             self.pgq.qm.register_executor(spec.name, executor)
         for schedule in selection.schedules.values():
             self.pgq.schedule(schedule.name, schedule.cron, accepts_context=False)(
@@ -67,6 +75,19 @@ class Worker:
             await spec.handler(ScheduleRun(spec.name, self.session_factory))
 
         return run
+
+    def _wake_after(self, delay: timedelta) -> None:
+        """Wake the queue once a retry is due: PgQueuer's retry UPDATE announces nothing."""
+        task = asyncio.create_task(self._wake(delay.total_seconds() + WAKE_MARGIN_SECONDS))
+        self.wake_ups.add(task)
+        task.add_done_callback(self.wake_ups.discard)
+
+    async def _wake(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        try:
+            await jobs.wake_workers(self.pgq.connection)
+        except Exception:  # polling finds the job anyway
+            logger.warning("could not wake workers for a retry", exc_info=True)
 
     def stop(self) -> None:
         """Begin a graceful stop (safe to call from a signal handler on the loop)."""
@@ -88,9 +109,9 @@ class Worker:
                 batch_size=max(1, concurrency // 2),
                 max_concurrent_tasks=concurrency,
                 heartbeat_timeout=heartbeat_timeout,
-                # NOTIFY wakes workers for new jobs, but nothing announces a stale one: polling
-                # this often takes a dead worker's jobs over within about two heartbeat timeouts.
-                dequeue_timeout=heartbeat_timeout,
+                # NOTIFY wakes workers, but nothing announces a stale job (a dead worker's):
+                # polling finds those within heartbeat timeout + poll interval.
+                dequeue_timeout=timedelta(seconds=self.settings.worker_poll_interval_seconds),
             )
         )
         keep_alive = asyncio.create_task(self._keep_alive())
@@ -99,7 +120,7 @@ class Worker:
             await asyncio.wait({serving, stop_requested}, return_when=asyncio.FIRST_COMPLETED)
             return await self._drain(serving)
         finally:
-            for task in (keep_alive, stop_requested):
+            for task in (keep_alive, stop_requested, *self.wake_ups):
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task

@@ -32,7 +32,7 @@ def start_worker(database_url: str, tmp_path: Path) -> Iterator[StartWorker]:
             "PYTHONPATH": str(ROOT),  # the test jobs live in tests/, which is not installed
             "ENVIRONMENT": "test",
             "DATABASE_URL": database_url,
-            "LOG_LEVEL": "warning",
+            "LOG_LEVEL": os.environ.get("TEST_WORKER_LOG_LEVEL", "warning"),
             "WORKER_QUEUES": "testing",
             "WORKER_MODULES": "tests.workers.entrypoints",
             "WORKER_HEARTBEAT_INTERVAL_SECONDS": "0.5",

@@ -53,7 +53,10 @@ async def test_a_job_of_a_killed_worker_is_taken_over_by_another(
     start_worker: StartWorker, session_factory: SessionFactory, tmp_path: Path
 ) -> None:
     log, marker = tmp_path / "runs.log", tmp_path / "first-run-started"
-    quick_takeover = {"WORKER_HEARTBEAT_TIMEOUT_SECONDS": "1"}
+    quick_takeover = {
+        "WORKER_HEARTBEAT_TIMEOUT_SECONDS": "1",
+        "WORKER_POLL_INTERVAL_SECONDS": "0.5",
+    }
     doomed = start_worker(**quick_takeover)
     await wait_until_serving(session_factory, doomed)
     async with session_factory() as session, session.begin():
