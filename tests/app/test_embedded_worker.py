@@ -55,6 +55,11 @@ async def test_worker_settings_read_comma_separated_lists(monkeypatch: pytest.Mo
     assert settings.worker_modules == ("tests.workers.entrypoints",)
 
 
+async def schedules(session_factory: SessionFactory) -> list[str]:
+    async with session_factory() as session:
+        return list(await session.scalars(text("SELECT entrypoint FROM pgqueuer_schedules")))
+
+
 def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
@@ -86,8 +91,7 @@ async def test_the_embedded_worker_runs_jobs_schedules_and_reports_in_the_gatewa
         assert (
             sample("bountyexpo_jobs_processed_total", entrypoint="testing.record") == processed + 1
         )
-        async with session_factory() as session:
-            schedules = await session.scalars(text("SELECT entrypoint FROM pgqueuer_schedules"))
-            assert list(schedules) == ["system.heartbeat"]
+        await until(lambda: schedules(session_factory))
+        assert await schedules(session_factory) == ["system.heartbeat"]
 
     assert await worker_heartbeats(session_factory) == []  # a clean stop removes its row
