@@ -86,8 +86,9 @@ class JobExecutor(DatabaseRetryEntrypointExecutor):
             # PgQueuer cancels this scope when the job is cancelled, and so do we on release.
             with context.cancellation as scope:
                 await self.spec.handler(run)
-        except RetryRequested:
+        except RetryRequested as retry:  # the handler asked for it: PgQueuer retries, no limit
             self._observe(started, "retry")
+            self.on_retry(retry.delay)
             raise
         except Exception as error:
             if job.attempts >= self.max_attempts:
