@@ -1,4 +1,4 @@
-"""`bountyexpo serve | migrate | makemigrations | seed | create-admin | schema {export,...}`."""
+"""`bountyexpo serve | worker | migrate | makemigrations | seed | create-admin | schema ...`."""
 
 from __future__ import annotations
 
@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--reload", action="store_true", help="restart on code changes")
     serve.add_argument("--seed", action="store_true", help="load demo data first (development)")
     serve.set_defaults(handler=serve_command)
+
+    worker = commands.add_parser(
+        "worker", help="run background jobs (WORKER_QUEUES, WORKER_CONCURRENCY) until SIGTERM"
+    )
+    worker.set_defaults(handler=worker_command)
 
     migrate = commands.add_parser("migrate", help="upgrade the database to the latest revision")
     migrate.set_defaults(handler=migrate_command)
@@ -126,6 +131,12 @@ async def _prepare(settings: Settings, url: str, *, seed: bool) -> None:
             async with database.session_factory() as session, session.begin():
                 added = await seed_demo_data(session)
             logger.info("demo data: %d accounts added", added)
+
+
+def worker_command(settings: Settings, args: argparse.Namespace) -> int:
+    from workers.process import run_worker_process
+
+    return run_worker_process(settings)
 
 
 def migrate_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -23,6 +23,7 @@ from app.middleware import RequestIdMiddleware
 from app.monitoring.health import health_routes
 from app.security.identity import open_identity
 from app.settings import Environment, Settings, get_settings
+from workers.process import embedded_worker
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                     "gateway ready (%s, version %s)", settings.environment, settings.version
                 )
                 try:
-                    yield
+                    async with embedded_worker(settings, database):
+                        yield
                 finally:
                     runtime.view = None
                     await broker.close()

@@ -75,11 +75,34 @@ class Settings(BaseSettings):
     graphiql: bool | None = None
     introspection: bool | None = None
 
+    # Background workers (PgQueuer). Queues are job domains (`system`, ...); empty serves all.
+    worker_queues: Annotated[tuple[str, ...], NoDecode] = ()
+    worker_concurrency: int = Field(default=10, ge=2)
+    worker_shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
+    # A picked job whose heartbeat is older than this is taken over by another worker.
+    worker_heartbeat_timeout_seconds: float = Field(default=30.0, gt=0)
+    worker_heartbeat_interval_seconds: float = Field(default=10.0, gt=0)
+    # Longest wait for a NOTIFY before a worker looks for work anyway (stale jobs, missed wakes).
+    worker_poll_interval_seconds: float = Field(default=5.0, gt=0)
+    # None means "on in development only": one worker inside the gateway process.
+    worker_embedded: bool | None = None
+    # Extra modules whose entrypoints a worker serves too (tests, one-off tools).
+    worker_modules: Annotated[tuple[str, ...], NoDecode] = ()
+    # Where a worker process serves /metrics for Prometheus; unset: not served.
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("worker_queues", "worker_modules", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
         return value
 
     @field_validator("log_level")
@@ -109,6 +132,12 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def embedded_worker_enabled(self) -> bool:
+        if self.worker_embedded is not None:
+            return self.worker_embedded
+        return self.environment is Environment.DEVELOPMENT
 
     @property
     def version(self) -> str:

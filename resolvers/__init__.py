@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.accounts import AccountMutations
+from resolvers.jobs import JobMutations, JobQueries
 from resolvers.nodes import NodeQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.server import ServerQueries
@@ -12,12 +13,12 @@ from resolvers.users import UserMutations, UserQueries
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(NodeQueries, UserQueries, ProfileQueries, ServerQueries):
+class Query(NodeQueries, UserQueries, ProfileQueries, ServerQueries, JobQueries):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AccountMutations, ProfileMutations, UserMutations):
+class Mutation(AccountMutations, ProfileMutations, UserMutations, JobMutations):
     pass
 
 

@@ -1,21 +1,24 @@
 """One mutation, one transaction; side effects run only once it has committed.
 
-Services receive the unit of work's session and register effects on it (`publish` now; job
-enqueues join with the background-work layer). A rollback drops them all, so no subscriber ever
-hears of a change that did not happen.
+Services receive the unit of work's session and register effects on it. Jobs (`enqueue`) are
+written at once on the same connection and transaction as the change, so they commit or roll back
+with it; broker events (`publish`) are held and sent only after commit. Either way no worker and no
+subscriber ever hears of a change that did not happen.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import SessionFactory
+from services import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,25 @@ class UnitOfWork:
     def publish(self, topic: str, event: Event) -> None:
         """Deliver `event` to `topic` subscribers after commit."""
         self.pending_events.append((topic, event))
+
+    async def enqueue(
+        self,
+        entrypoint: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        priority: int = 0,
+        delay: timedelta | None = None,
+        dedupe_key: str | None = None,
+    ) -> int | None:
+        """Queue job `entrypoint` ("<domain>.<verb>") in this transaction; see `jobs.enqueue`."""
+        return await jobs.enqueue(
+            self.session,
+            entrypoint,
+            payload,
+            priority=priority,
+            delay=delay,
+            dedupe_key=dedupe_key,
+        )
 
 
 @asynccontextmanager

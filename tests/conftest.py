@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 
 from app.db.engine import SessionFactory, create_session_factory
-from app.db.models import metadata
+from app.db.models import QUEUE_TABLES, metadata
 from app.main import create_app
 from app.settings import Environment, Settings
 from services.identity import Identity
@@ -85,7 +85,9 @@ async def _truncate_tables_after_test(engine: AsyncEngine) -> AsyncIterator[None
     # Truncation rather than a rolled-back transaction: the app commits for real, runs
     # concurrent sessions, and other processes (workers) see what a test wrote.
     yield
-    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    names = [table.name for table in metadata.sorted_tables]
+    names += QUEUE_TABLES  # PgQueuer's jobs, logs and schedules: not in our metadata
+    tables = ", ".join(f'"{name}"' for name in names)
     async with engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 

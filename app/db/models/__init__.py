@@ -2,9 +2,11 @@
 
 from app.db.models.base import metadata
 from app.db.models.identity import AuditEvent, PasswordResetToken, RefreshToken, RevokedToken
+from app.db.models.jobs import QUEUE_TABLES, WorkerHeartbeat
 from app.db.models.users import Role, User, UserStatus
 
 __all__ = [
+    "QUEUE_TABLES",
     "AuditEvent",
     "PasswordResetToken",
     "RefreshToken",
@@ -12,5 +14,6 @@ __all__ = [
     "Role",
     "User",
     "UserStatus",
+    "WorkerHeartbeat",
     "metadata",
 ]
