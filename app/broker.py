@@ -93,6 +93,7 @@ class InProcessBroker:
 class RedisBroker:
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
+        self.client = client  # for health checks
         self._pubsub = client.pubsub(ignore_subscribe_messages=True)
         self._fanout = LocalFanout()
         self._reader: asyncio.Task[None] | None = None
