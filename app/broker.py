@@ -139,6 +139,7 @@ class RedisBroker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        await self._client.aclose()
 
 
 def redis_client(url: str) -> redis.Redis:
