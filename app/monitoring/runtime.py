@@ -12,14 +12,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
+import httpx
 from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.monitoring.alerts import Evaluator, load_rules
 from app.monitoring.database import instrument_engine, release_pool
-from app.monitoring.notify import Notifier
+from app.monitoring.notify import WEBHOOK_TIMEOUT_SECONDS, Notifier
+from app.monitoring.outbound import traced_http_client
 from app.monitoring.redis import instrument_redis
 from app.monitoring.stats import Recorder
 from app.monitoring.tracing import Tracing
@@ -42,12 +45,19 @@ class Monitoring:
         self.started_at = time.time()
         self.tracing = Tracing(settings) if settings.tracing_enabled else None
         self.recorder = Recorder()
-        self.notifier = Notifier(settings.alert_webhook_url)
+        self.notifier = Notifier(
+            settings.alert_webhook_url,
+            client=self.http_client(timeout=WEBHOOK_TIMEOUT_SECONDS),
+        )
         self.evaluator = Evaluator(
             load_rules(settings.alert_rules_file), self.recorder, self.notifier
         )
         self.checks: dict[str, RegisteredCheck] = {}
         self._loop: asyncio.Task[None] | None = None
+
+    def http_client(self, **options: Any) -> httpx.AsyncClient:
+        """An HTTPX client whose calls are spans of the current trace (for Stripe, Expo, ...)."""
+        return traced_http_client(self.tracing, **options)
 
     @property
     def tracer(self) -> Tracer | None:

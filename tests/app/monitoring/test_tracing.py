@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -128,3 +129,34 @@ async def test_trace_context_travels_through_a_dict_for_jobs(app: Starlette) -> 
     [link] = link_to(carrier)
     assert link.context.span_id == enqueuing.span_id
     assert link_to({}) == []
+
+
+async def test_outgoing_http_calls_are_client_spans_that_propagate_the_trace(
+    app: Starlette,
+) -> None:
+    received: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    monitoring = app.state.monitoring
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, monitoring.http_client() as http:
+        with monitoring.tracer.start_as_current_span("job") as span:
+            response = await http.get(f"http://127.0.0.1:{port}/v1/charges")
+            trace_id = format(span.get_span_context().trace_id, "032x")
+    assert response.status_code == 200
+    [head] = received
+    traceparent = next(
+        line for line in head.decode().split("\r\n") if line.lower().startswith("traceparent:")
+    )
+    assert traceparent.split(":", 1)[1].strip().split("-")[1] == trace_id
+    [client_span] = [
+        s for s in monitoring.tracing.buffer.spans(int(trace_id, 16)) if s.kind.name == "CLIENT"
+    ]
+    assert client_span.name == "GET"
+    assert client_span.attributes["http.status_code"] == 200
