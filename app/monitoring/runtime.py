@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ from opentelemetry.trace import Tracer
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.monitoring.alerts import Evaluator, load_rules
+from app.monitoring.alerts import AlertEvent, Evaluator, load_rules
 from app.monitoring.database import instrument_engine, release_pool
+from app.monitoring.multiprocess import Leadership, mark_dead
 from app.monitoring.notify import WEBHOOK_TIMEOUT_SECONDS, Notifier
 from app.monitoring.outbound import traced_http_client
 from app.monitoring.redis import instrument_redis
@@ -45,12 +47,13 @@ class Monitoring:
         self.started_at = time.time()
         self.tracing = Tracing(settings) if settings.tracing_enabled else None
         self.recorder = Recorder()
+        self.leadership = Leadership()
         self.notifier = Notifier(
             settings.alert_webhook_url,
             client=self.http_client(timeout=WEBHOOK_TIMEOUT_SECONDS),
         )
         self.evaluator = Evaluator(
-            load_rules(settings.alert_rules_file), self.recorder, self.notifier
+            load_rules(settings.alert_rules_file), self.recorder, self._notify
         )
         self.checks: dict[str, RegisteredCheck] = {}
         self._loop: asyncio.Task[None] | None = None
@@ -79,6 +82,10 @@ class Monitoring:
         """`check()` returns {"status": "ok" | "degraded" | "down", ...details}; raising is down."""
         self.checks[name] = RegisteredCheck(check, required)
 
+    async def _notify(self, event: AlertEvent) -> None:
+        if self.leadership.held():  # one notification per event, however many workers
+            await self.notifier(event)
+
     async def start(self) -> None:
         self.recorder.record()  # the baseline every window is measured against at first
         if self.settings.metrics_enabled:
@@ -98,5 +105,7 @@ class Monitoring:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
         await self.notifier.close()
+        self.leadership.release()
+        mark_dead(os.getpid())
         if self.tracing is not None:
             self.tracing.shutdown()
