@@ -28,7 +28,7 @@ from app.broker import Broker
 from app.db.engine import SessionFactory
 from app.graphql_errors import ErrorFormatter
 from app.middleware import request_id_of
-from app.monitoring.extensions import MonitoringExtension, record_errors
+from app.monitoring.extensions import MonitoringExtension, instrument_resolvers, record_errors
 from app.monitoring.loaders import observe_loaders
 from app.monitoring.tracing import Tracing
 from app.monitoring.websockets import observe_websocket
@@ -85,7 +85,7 @@ def build_schema(
                 sample_rate=settings.metrics_resolver_sample_rate if settings else 1.0,
             )
         )
-    return GatewaySchema(
+    schema = GatewaySchema(
         count_errors=metrics_enabled,
         query=Query,
         types=[User, *ERROR_TYPES],
@@ -93,6 +93,9 @@ def build_schema(
         errors=ErrorFormatter(mask_unexpected=settings.is_production if settings else True),
         config=StrawberryConfig(auto_camel_case=True),
     )
+    if metrics_enabled or tracing is not None:
+        instrument_resolvers(schema)
+    return schema
 
 
 class GatewayView(GraphQL[Context, None]):

@@ -16,7 +16,6 @@ from app.monitoring import metrics
 from app.monitoring.access import MetricsAccess
 from app.monitoring.runtime import Monitoring
 from app.monitoring.stats import summary
-from app.monitoring.tracing import span_to_json
 from app.security.auth import authenticate, bearer_token
 from app.security.jwt import InvalidToken
 
@@ -100,8 +99,7 @@ def monitoring_routes(monitoring: Monitoring) -> list[Route]:
             trace_id = int(wanted, 16) if wanted else None
         except ValueError:
             return json_response({"error": "trace_id must be 32 hex digits"}, 400)
-        spans = tracing.buffer.spans(trace_id)[-MAX_SPANS:]
-        return json_response({"spans": [span_to_json(span) for span in spans]})
+        return json_response({"spans": tracing.buffer.spans(trace_id)[-MAX_SPANS:]})
 
     return [
         Route("/metrics", exposition, methods=["GET"]),

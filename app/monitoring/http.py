@@ -29,6 +29,16 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else UNMATCHED
 
 
+def extract_parent(raw_headers: list[tuple[bytes, bytes]]) -> otel_context.Context | None:
+    """The caller's W3C trace context; None (a new trace) when it sent none."""
+    headers = {
+        key.decode("latin-1"): value.decode("latin-1")
+        for key, value in raw_headers
+        if key in (b"traceparent", b"tracestate")
+    }
+    return PROPAGATOR.extract(headers) if headers else None
+
+
 class ObservabilityMiddleware:
     def __init__(self, app: ASGIApp, *, tracing: Tracing | None, metrics_enabled: bool) -> None:
         self.app = app
@@ -43,10 +53,7 @@ class ObservabilityMiddleware:
         span = None
         token = None
         if self.tracer is not None:
-            headers = {
-                key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]
-            }
-            parent = PROPAGATOR.extract(headers)
+            parent = extract_parent(scope["headers"])
             span = self.tracer.start_span(
                 method,
                 context=parent,
@@ -88,10 +95,11 @@ class ObservabilityMiddleware:
                 metrics.HTTP_DURATION.labels(route, label).observe(time.perf_counter() - start)
             if span is not None and token is not None:
                 span.update_name(f"{method} {route}")
-                span.set_attribute("http.route", route)
                 if scope["type"] == "http":
-                    span.set_attribute("http.response.status_code", status)
+                    span.set_attributes({"http.route": route, "http.response.status_code": status})
                     if status >= 500:
                         span.set_status(Status(StatusCode.ERROR))
+                else:
+                    span.set_attribute("http.route", route)
                 span.end()
                 otel_context.detach(token)
