@@ -93,7 +93,7 @@ class InProcessBroker:
 
 class RedisBroker:
     def __init__(self, client: redis.Redis) -> None:
-        self._client = client
+        self.client = client  # public for health checks
         self._pubsub = client.pubsub()
         self._fanout = LocalFanout()
         self._confirmed: dict[str, asyncio.Event] = {}
@@ -101,7 +101,7 @@ class RedisBroker:
         self._lock = asyncio.Lock()
 
     async def publish(self, topic: str, event: Event) -> None:
-        await self._client.publish(CHANNEL_PREFIX + topic, orjson.dumps(event))
+        await self.client.publish(CHANNEL_PREFIX + topic, orjson.dumps(event))
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Event]]:
@@ -153,7 +153,7 @@ class RedisBroker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         await self._pubsub.aclose()  # type: ignore[no-untyped-call]
-        await self._client.aclose()
+        await self.client.aclose()
 
 
 def redis_client(url: str) -> redis.Redis:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.logging import configure_logging
+from app.monitoring.multiprocess import prepare as prepare_multiprocess_metrics
 from app.settings import Environment, Settings, SettingsError, get_settings
 
 logger = logging.getLogger("bountyexpo.cli")
@@ -101,6 +102,10 @@ def serve_command(settings: Settings, args: argparse.Namespace) -> int:
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that kills
     # the process before atexit runs, and the embedded PostgreSQL would be left running.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # Several workers share /metrics through files; set before any worker imports the metrics.
+    metrics_dir = prepare_multiprocess_metrics(args.workers)
+    if metrics_dir:
+        logger.info("metrics in multi-process mode under %s", metrics_dir)
     uvicorn.run(
         "app.main:create_app",
         factory=True,

@@ -9,9 +9,11 @@ import orjson
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
+from opentelemetry.trace import Tracer
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -27,6 +29,10 @@ from app.broker import Broker
 from app.db.engine import SessionFactory
 from app.graphql_errors import ErrorFormatter
 from app.middleware import request_id_of
+from app.monitoring.extensions import MonitoringExtension, instrument_resolvers, record_errors
+from app.monitoring.loaders import observe_loaders
+from app.monitoring.tracing import Tracing
+from app.monitoring.websockets import observe_websocket
 from app.security.auth import authenticate, bearer_token, token_from_connection_params
 from app.security.jwt import InvalidToken
 from app.settings import Settings
@@ -46,21 +52,28 @@ DOCUMENT_CACHE_SIZE = 1024
 
 
 class GatewaySchema(strawberry.Schema):
-    def __init__(self, *args: Any, errors: ErrorFormatter, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, errors: ErrorFormatter, count_errors: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.errors = errors
+        self.count_errors = count_errors
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         result = await super().execute(*args, **kwargs)
         context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
         self.errors.apply(result, getattr(context, "request_id", ""))
+        if self.count_errors:  # here, not in an extension: codes exist only once applied
+            record_errors(result.errors)
         return result
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Logging happens in ErrorFormatter, once, for unexpected errors only: not every typo."""
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(
+    settings: Settings | None = None, *, tracing: Tracing | None = None
+) -> strawberry.Schema:
     """The schema; `settings` only toggles runtime behaviour, never the SDL."""
     extensions: list[Any] = [
         functools.partial(ParserCache, maxsize=DOCUMENT_CACHE_SIZE),
@@ -68,7 +81,18 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if settings is not None and not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
-    return GatewaySchema(
+    metrics_enabled = settings is not None and settings.metrics_enabled
+    if metrics_enabled or tracing is not None:
+        extensions.append(
+            functools.partial(
+                MonitoringExtension,
+                tracer=tracing.tracer if tracing is not None else None,
+                metrics_enabled=metrics_enabled,
+                sample_rate=settings.metrics_resolver_sample_rate if settings else 1.0,
+            )
+        )
+    schema = GatewaySchema(
+        count_errors=metrics_enabled,
         query=Query,
         mutation=Mutation,
         types=[User, *ERROR_TYPES],
@@ -76,6 +100,9 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         errors=ErrorFormatter(mask_unexpected=settings.is_production if settings else True),
         config=StrawberryConfig(auto_camel_case=True),
     )
+    if metrics_enabled or tracing is not None:
+        instrument_resolvers(schema)
+    return schema
 
 
 class GatewayView(GraphQL[Context, None]):
@@ -87,6 +114,7 @@ class GatewayView(GraphQL[Context, None]):
         session_factory: SessionFactory,
         broker: Broker,
         identity: Identity,
+        tracer: Tracer | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -100,13 +128,23 @@ class GatewayView(GraphQL[Context, None]):
         self.session_factory = session_factory
         self.broker = broker
         self.identity = identity
+        self.tracer = tracer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and self.settings.metrics_enabled:
+            await observe_websocket(super().__call__, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        loaders = create_loaders(self.session_factory)
+        if self.tracer is not None or self.settings.metrics_enabled:
+            observe_loaders(loaders, self.tracer, metrics_enabled=self.settings.metrics_enabled)
         context = Context(
             settings=self.settings,
             session_factory=self.session_factory,
             broker=self.broker,
-            loaders=create_loaders(self.session_factory),
+            loaders=loaders,
             request_id=request_id_of(request),
             request=request,
             response=response,

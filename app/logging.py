@@ -7,7 +7,16 @@ from datetime import UTC, datetime
 
 import orjson
 
+from app.monitoring.tracing import current_trace_id
 from app.settings import Settings
+
+
+class TraceIdFilter(logging.Filter):
+    """Stamps every record with the current trace id ("-" outside a trace)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.trace_id = current_trace_id() or "-"
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -17,6 +26,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "traceId": getattr(record, "trace_id", "-"),
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -25,10 +35,13 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(settings: Settings) -> None:
     handler = logging.StreamHandler()
+    handler.addFilter(TraceIdFilter())
     if settings.is_production:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s [%(trace_id)s]: %(message)s")
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -20,7 +21,16 @@ from app.db.migrate import upgrade_to_head
 from app.graphql import GatewayView, build_schema
 from app.media import media_routes
 from app.middleware import RequestIdMiddleware
+from app.monitoring.detailed import (
+    database_check,
+    detailed_health_route,
+    redis_check,
+    workers_check,
+)
+from app.monitoring.endpoints import monitoring_routes
 from app.monitoring.health import health_routes
+from app.monitoring.http import ObservabilityMiddleware
+from app.monitoring.runtime import Monitoring
 from app.security.identity import open_identity
 from app.settings import Environment, Settings, get_settings
 from workers.process import embedded_worker
@@ -34,6 +44,7 @@ class Runtime:
 
     engine: AsyncEngine | None = None
     view: GatewayView | None = None
+    redis: Redis | None = None
 
 
 class GraphQLEndpoint:
@@ -48,23 +59,29 @@ class GraphQLEndpoint:
         await self.runtime.view(scope, receive, send)
 
 
-def create_broker(settings: Settings) -> Broker:
+def create_broker(settings: Settings, monitoring: Monitoring | None = None) -> Broker:
     if settings.redis_url:
-        return RedisBroker(redis_client(settings.redis_url))
+        client = redis_client(settings.redis_url)
+        if monitoring is not None:
+            monitoring.observe_redis(client)
+        return RedisBroker(client)
     return InProcessBroker()
 
 
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
     settings = settings or get_settings()
     runtime = Runtime()
-    schema = build_schema(settings)
+    monitoring = Monitoring(settings)
+    schema = build_schema(settings, tracing=monitoring.tracing)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_database(settings, database_url) as database:
             if settings.environment is Environment.DEVELOPMENT:
                 await upgrade_to_head(database.engine)
-            broker = create_broker(settings)
+            monitoring.observe_engine(database.engine)
+            broker = create_broker(settings, monitoring)
+            runtime.redis = getattr(broker, "client", None)
             runtime.engine = database.engine
             async with open_identity(settings, database.session_factory) as identity:
                 app.state.identity = identity
@@ -74,7 +91,13 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                     session_factory=database.session_factory,
                     broker=broker,
                     identity=identity,
+                    tracer=monitoring.tracer,
                 )
+                monitoring.add_health_check("database", database_check(engine), required=True)
+                if runtime.redis is not None:
+                    monitoring.add_health_check("redis", redis_check(lambda: runtime.redis))
+                monitoring.add_health_check("workers", workers_check(database.session_factory))
+                await monitoring.start()
                 logger.info(
                     "gateway ready (%s, version %s)", settings.environment, settings.version
                 )
@@ -83,6 +106,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                         yield
                 finally:
                     runtime.view = None
+                    await monitoring.stop()
+                    monitoring.release_engine(database.engine)
                     await broker.close()
 
     def engine() -> AsyncEngine:
@@ -96,8 +121,16 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         WebSocketRoute("/graphql", endpoint),
         *health_routes(settings, engine),
         *media_routes(lambda: runtime.view.identity.media if runtime.view else None),
+        detailed_health_route(monitoring),
+        *monitoring_routes(monitoring),
     ]
-    middleware = [Middleware(RequestIdMiddleware)]
+    # Outermost: its span is current for everything below, and its timing covers the whole body.
+    observability = Middleware(
+        ObservabilityMiddleware,
+        tracing=monitoring.tracing,
+        metrics_enabled=settings.metrics_enabled,
+    )
+    middleware = [observability, Middleware(RequestIdMiddleware)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -114,4 +147,6 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 expose_headers=["x-request-id"],
             )
         )
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.monitoring = monitoring  # where other work adds health checks (workers)
+    return app

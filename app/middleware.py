@@ -28,8 +28,11 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        # Without an id of the caller's, the trace id (set by ObservabilityMiddleware) is the id.
+        fallback = state.get("trace_id") or uuid.uuid4().hex
+        request_id = given if _SAFE_REQUEST_ID.match(given) else fallback
+        state["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -90,6 +91,20 @@ class Settings(BaseSettings):
     worker_modules: Annotated[tuple[str, ...], NoDecode] = ()
     # Where a worker process serves /metrics for Prometheus; unset: not served.
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # Observability (README "Observability"). /metrics* and /health/detailed answer callers that
+    # present METRICS_TOKEN as a bearer token or connect from METRICS_ALLOWED_NETWORKS.
+    metrics_enabled: bool = True
+    metrics_token: SecretStr | None = None
+    metrics_allowed_networks: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1/32", "::1/128")
+    metrics_resolver_sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    tracing_enabled: bool = True
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "bountyexpo-gateway"
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    trace_buffer_spans: int = Field(default=2_000, ge=1)
+    alert_rules_file: Path | None = None
+    alert_webhook_url: str | None = None
+    alert_evaluation_interval_seconds: float = Field(default=15.0, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -103,6 +118,15 @@ class Settings(BaseSettings):
     def _split_names(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @field_validator("metrics_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(network.strip() for network in value.split(",") if network.strip())
+        for network in value:
+            ip_network(network, strict=False)  # ValueError names the malformed entry
         return value
 
     @field_validator("log_level")

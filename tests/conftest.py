@@ -101,7 +101,7 @@ async def app(settings: Settings, database_url: str) -> AsyncIterator[Starlette]
 
 @pytest_asyncio.fixture(scope="session")
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    # Plain ASGI transport: WebSocket tests open their own (see `websocket_client`), because
+    # Plain ASGI transport: WebSocket tests open their own (see `graphql_socket`), because
     # httpx-ws's transport holds an anyio task group that must close in the task that opened it.
     transport = httpx.ASGITransport(app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

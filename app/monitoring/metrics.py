@@ -1,9 +1,219 @@
-"""Prometheus metrics, named `bountyexpo_<subsystem>_<thing>_<unit>`; labels stay bounded."""
+"""Every Prometheus metric of the gateway, in one place.
+
+Names are `bountyexpo_<subsystem>_<thing>_<unit>`. Label values are bounded: route templates,
+`Type.field`, error codes, enums. Never user ids or argument values. Client-chosen values
+(operation names) pass through a `BoundedLabel`, which folds everything past its limit into
+`other`. Domains increment these directly (or through the `record_*` helpers, which refuse
+label values outside their enum), so a domain never defines a metric of its own.
+
+Multi-process mode: when PROMETHEUS_MULTIPROC_DIR is set before this module is imported (the CLI
+sets it for `serve --workers N`), prometheus-client keeps values in files there and `registry()`
+aggregates all live processes.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+import threading
 
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+OTHER = "other"
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+FAST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def registry() -> CollectorRegistry:
+    """What to read: this process's metrics, or those of all live workers in multi-process mode."""
+    directory = multiprocess_dir()
+    if directory is None:
+        return REGISTRY
+    aggregated = CollectorRegistry()
+    MultiProcessCollector(aggregated, path=directory)  # type: ignore[no-untyped-call]
+    return aggregated
+
+
+class BoundedLabel:
+    """The first `limit` distinct values pass through; later newcomers become `other`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        with self._lock:
+            if len(self._seen) >= self.limit:
+                return OTHER
+            self._seen.add(value)
+        return value
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+HTTP_REQUESTS = Counter(
+    "bountyexpo_http_requests_total",
+    "HTTP requests answered, by route template, method and status.",
+    ["route", "method", "status"],
+)
+HTTP_DURATION = Histogram(
+    "bountyexpo_http_request_duration_seconds",
+    "Time from request start to the end of the response body.",
+    ["route", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+HTTP_IN_FLIGHT = Gauge(
+    "bountyexpo_http_requests_in_flight",
+    "HTTP requests being served.",
+    multiprocess_mode="livesum",
+)
+
+# --- GraphQL ----------------------------------------------------------------------------------
+OPERATION_NAMES = BoundedLabel(500)
+GRAPHQL_OPERATIONS = Counter(
+    "bountyexpo_graphql_operations_total",
+    "GraphQL operations by type, name (anonymous ones by document hash) and outcome.",
+    ["operation_type", "operation_name", "outcome"],
+)
+GRAPHQL_DURATION = Histogram(
+    "bountyexpo_graphql_operation_duration_seconds",
+    "GraphQL operation time from parse to result.",
+    ["operation_type", "operation_name"],
+    buckets=LATENCY_BUCKETS,
+)
+GRAPHQL_PHASE_DURATION = Histogram(
+    "bountyexpo_graphql_phase_duration_seconds",
+    "Time spent parsing, validating and executing documents.",
+    ["phase"],
+    buckets=FAST_BUCKETS,
+)
+GRAPHQL_ERRORS = Counter(
+    "bountyexpo_graphql_errors_total",
+    "GraphQL errors returned to clients, by extensions.code.",
+    ["code"],
+)
+RESOLVER_DURATION = Histogram(
+    "bountyexpo_graphql_resolver_duration_seconds",
+    "Time in resolvers that do work (sampled), by Type.field.",
+    ["field"],
+    buckets=FAST_BUCKETS,
+)
+RESOLVER_ERRORS = Counter(
+    "bountyexpo_graphql_resolver_errors_total",
+    "Exceptions raised by resolvers, by Type.field.",
+    ["field"],
+)
+DATALOADER_BATCH_SIZE = Histogram(
+    "bountyexpo_dataloader_batch_size_keys",
+    "Keys per DataLoader batch.",
+    ["loader"],
+    buckets=SIZE_BUCKETS,
+)
+
+# --- Database ---------------------------------------------------------------------------------
+DB_QUERIES = Counter(
+    "bountyexpo_db_queries_total", "SQL statements sent, by operation.", ["operation"]
+)
+DB_QUERY_DURATION = Histogram(
+    "bountyexpo_db_query_duration_seconds",
+    "SQL statement time, by operation.",
+    ["operation"],
+    buckets=FAST_BUCKETS,
+)
+DB_ERRORS = Counter(
+    "bountyexpo_db_errors_total", "SQL statements that failed, by operation.", ["operation"]
+)
+DB_POOL_CONNECTIONS = Gauge(
+    "bountyexpo_db_pool_connections",
+    "Open connections in the pool.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_CHECKED_OUT = Gauge(
+    "bountyexpo_db_pool_checked_out_connections",
+    "Connections lent to sessions.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_MAX = Gauge(
+    "bountyexpo_db_pool_max_connections",
+    "Pool size plus overflow: the most connections the pool opens.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_WAIT = Histogram(
+    "bountyexpo_db_pool_wait_seconds",
+    "Time to get a connection from the pool.",
+    buckets=FAST_BUCKETS,
+)
+
+# --- Redis ------------------------------------------------------------------------------------
+REDIS_COMMAND_NAMES = BoundedLabel(100)
+REDIS_COMMANDS = Counter("bountyexpo_redis_commands_total", "Redis commands sent.", ["command"])
+REDIS_DURATION = Histogram(
+    "bountyexpo_redis_command_duration_seconds",
+    "Redis command time.",
+    ["command"],
+    buckets=FAST_BUCKETS,
+)
+REDIS_ERRORS = Counter("bountyexpo_redis_errors_total", "Redis commands that failed.", ["command"])
+
+# --- WebSocket --------------------------------------------------------------------------------
+WEBSOCKET_CONNECTIONS = Gauge(
+    "bountyexpo_websocket_connections",
+    "Open (accepted) WebSocket connections.",
+    multiprocess_mode="livesum",
+)
+WEBSOCKET_MESSAGES_RECEIVED = Counter(
+    "bountyexpo_websocket_messages_received_total", "WebSocket messages from clients."
+)
+WEBSOCKET_MESSAGES_SENT = Counter(
+    "bountyexpo_websocket_messages_sent_total", "WebSocket messages to clients."
+)
+WEBSOCKET_ERRORS = Counter(
+    "bountyexpo_websocket_errors_total",
+    "Sockets closed by the server with an error code (4xxx, 1011), or failing.",
+    ["code"],
+)
+WEBSOCKET_SUBSCRIPTIONS = Gauge(
+    "bountyexpo_websocket_subscriptions",
+    "Active subscriptions by root field.",
+    ["field"],
+    multiprocess_mode="livesum",
+)
+
+# --- Payments (incremented by the payments domain through record_payment) ---------------------
+PAYMENT_TYPES = frozenset({"charge", "refund", "payout", "transfer"})
+PAYMENT_STATUSES = frozenset({"succeeded", "failed", "pending", "canceled"})
+CURRENCIES = BoundedLabel(20)
+PAYMENTS = Counter(
+    "bountyexpo_payments_total",
+    "Payment attempts by type, status and currency.",
+    ["type", "status", "currency"],
+)
+PAYMENT_AMOUNT = Counter(
+    "bountyexpo_payments_amount_minor_units_total",
+    "Sum of succeeded payment amounts in minor units (cents), by type and currency.",
+    ["type", "currency"],
+)
+
+# --- Business events (incremented by their domains) -------------------------------------------
+BOUNTY_EVENTS = frozenset({"created", "accepted", "completed", "cancelled"})
+BOUNTIES = Counter(
+    "bountyexpo_bounties_total", "Bounty lifecycle events: created, accepted, ...", ["event"]
+)
+BOUNTY_APPLICATIONS = Counter(
+    "bountyexpo_bounty_applications_total", "Applications submitted to bounties."
+)
+MESSAGES = Counter("bountyexpo_messages_sent_total", "Chat messages sent between users.")
+
+# --- Jobs ---------------------------------------------------------------------------------------
 # Background jobs. `entrypoint` is a registered job name ("<domain>.<verb>"), never job data.
 JOBS_PROCESSED = Counter(
     "bountyexpo_jobs_processed_total",
@@ -38,3 +248,31 @@ JOBS_OLDEST_AGE = Gauge(
     ["entrypoint"],
     multiprocess_mode="max",
 )
+
+# --- Alerting -----------------------------------------------------------------------------------
+ALERTS_FIRING = Gauge(
+    "bountyexpo_alerts_firing",
+    "1 while the gateway's own evaluator has the alert firing.",
+    ["alert"],
+    multiprocess_mode="max",
+)
+ALERT_NOTIFICATIONS = Counter(
+    "bountyexpo_alert_notifications_total",
+    "Alert notifications sent, by channel and outcome.",
+    ["channel", "outcome"],
+)
+
+
+def record_payment(kind: str, status: str, currency: str, amount_minor: int) -> None:
+    if kind not in PAYMENT_TYPES or status not in PAYMENT_STATUSES:
+        raise ValueError(f"unknown payment type or status: {kind!r}, {status!r}")
+    code = CURRENCIES(currency.upper())
+    PAYMENTS.labels(kind, status, code).inc()
+    if status == "succeeded":
+        PAYMENT_AMOUNT.labels(kind, code).inc(amount_minor)
+
+
+def record_bounty_event(event: str) -> None:
+    if event not in BOUNTY_EVENTS:
+        raise ValueError(f"unknown bounty event {event!r}")
+    BOUNTIES.labels(event).inc()
