@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                     "gateway ready (%s, version %s)", settings.environment, settings.version
                 )
                 try:
-                    async with embedded_worker(settings, database):
+                    async with embedded_worker(settings, database, monitoring.tracer):
                         yield
                 finally:
                     runtime.view = None

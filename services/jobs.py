@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
+from opentelemetry import propagate
 from pgqueuer import AsyncpgDriver, JobId, Queries
 from pgqueuer.domain.models import TableChangedEvent, utc_now
 from pgqueuer.domain.settings import db_settings
@@ -57,6 +58,15 @@ async def wake_workers(driver: Driver) -> None:
     await driver.notify(channel, event.model_dump_json())
 
 
+def trace_headers() -> dict[str, str] | None:
+    """The enqueuing request's W3C trace context, in PgQueuer's header layout (`otel`), so the
+    job's span can link back to the request that caused it."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    # PgQueuer stores headers as JSON and reads `otel` back as a nested object.
+    return cast(dict[str, str], {"otel": carrier}) if carrier else None
+
+
 async def enqueue(
     session: AsyncSession,
     entrypoint: str,
@@ -74,7 +84,7 @@ async def enqueue(
     queries = await _queries(session)
     body = orjson.dumps(dict(payload or {}))
     [job_id] = await queries.enqueue(
-        entrypoint, body, priority, delay, dedupe_key, on_conflict="skip"
+        entrypoint, body, priority, delay, dedupe_key, trace_headers(), on_conflict="skip"
     )
     return None if job_id is None else int(job_id)
 

@@ -15,12 +15,14 @@ from datetime import timedelta
 from typing import cast
 
 import orjson
+from opentelemetry.trace import SpanKind, Tracer
 from pgqueuer import DatabaseRetryEntrypointExecutor, Job, RetryRequested
 from pgqueuer.core.executors import Entrypoint, EntrypointExecutorParameters
 from pgqueuer.domain.models import Context
 
 from app.db.engine import SessionFactory
 from app.monitoring.metrics import JOBS_DURATION, JOBS_FAILED, JOBS_PROCESSED, JOBS_RETRIED
+from app.monitoring.tracing import link_to
 from workers.registry import JobRun, JobSpec
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class JobExecutor(DatabaseRetryEntrypointExecutor):
         session_factory: SessionFactory,
         shutdown: Shutdown,
         on_retry: RetryHook,
+        tracer: Tracer | None = None,
     ) -> None:
         super().__init__(
             parameters=EntrypointExecutorParameters(
@@ -72,8 +75,28 @@ class JobExecutor(DatabaseRetryEntrypointExecutor):
         self.session_factory = session_factory
         self.shutdown = shutdown
         self.on_retry = on_retry  # told each retry's delay: the worker wakes the queue then
+        self.tracer = tracer
 
     async def execute(self, job: Job, context: Context) -> None:
+        if self.tracer is None:
+            await self._execute(job, context)
+            return
+        # A span of its own (a new trace), linked to the request that enqueued the job: the job
+        # may run long after that request's trace ended, or many times over.
+        carrier = {key: str(value) for key, value in (job.otel_headers() or {}).items()}
+        with self.tracer.start_as_current_span(
+            f"job {job.entrypoint}",
+            kind=SpanKind.CONSUMER,
+            links=link_to(carrier),
+            attributes={
+                "bountyexpo.job.id": int(job.id),
+                "bountyexpo.job.entrypoint": job.entrypoint,
+                "bountyexpo.job.attempt": job.attempts + 1,
+            },
+        ):
+            await self._execute(job, context)
+
+    async def _execute(self, job: Job, context: Context) -> None:
         run = JobRun(
             id=int(job.id),
             entrypoint=job.entrypoint,

@@ -9,10 +9,12 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from opentelemetry.trace import Tracer
 from prometheus_client import start_http_server
 
 from app.db.database import Database, open_database, resolve_database_url
 from app.db.migrate import upgrade_to_head
+from app.monitoring.tracing import Tracing
 from app.settings import Environment, Settings
 from workers import load_selection
 from workers.registry import Selection
@@ -34,9 +36,14 @@ async def _serve(settings: Settings, selection: Selection, url: str) -> int:
     async with open_database(settings, url) as database:
         if settings.environment is Environment.DEVELOPMENT:
             await upgrade_to_head(database.engine)
+        tracing = Tracing(settings) if settings.tracing_enabled else None
         async with connection_pool(database.url) as pool:
             worker = Worker(
-                settings, selection, pool=pool, session_factory=database.session_factory
+                settings,
+                selection,
+                pool=pool,
+                session_factory=database.session_factory,
+                tracer=tracing.tracer if tracing is not None else None,
             )
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -46,19 +53,29 @@ async def _serve(settings: Settings, selection: Selection, url: str) -> int:
                 # the event loop's own teardown would cancel them (PgQueuer then deletes them).
                 logging.shutdown()
                 os._exit(1)
+    if tracing is not None:
+        tracing.shutdown()  # flushes spans still batched for the OTLP exporter
     logger.info("worker stopped")
     return 0
 
 
 @asynccontextmanager
-async def embedded_worker(settings: Settings, database: Database) -> AsyncIterator[Worker | None]:
+async def embedded_worker(
+    settings: Settings, database: Database, tracer: Tracer | None = None
+) -> AsyncIterator[Worker | None]:
     """One worker inside the gateway when WORKER_EMBEDDED is on (by default, in development)."""
     if not settings.embedded_worker_enabled:
         yield None
         return
     selection = load_selection(settings.worker_queues, settings.worker_modules)
     async with connection_pool(database.url) as pool:
-        worker = Worker(settings, selection, pool=pool, session_factory=database.session_factory)
+        worker = Worker(
+            settings,
+            selection,
+            pool=pool,
+            session_factory=database.session_factory,
+            tracer=tracer,
+        )
         task = asyncio.create_task(worker.run())
         task.add_done_callback(_report_failure)
         try:

@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 import asyncpg
+from opentelemetry.trace import Tracer
 from pgqueuer import PgQueuer
 from pgqueuer.domain.models import Schedule
 from sqlalchemy import make_url
@@ -48,6 +49,7 @@ class Worker:
         *,
         pool: asyncpg.Pool,
         session_factory: SessionFactory,
+        tracer: Tracer | None = None,
     ) -> None:
         self.settings = settings
         self.selection = selection
@@ -63,6 +65,7 @@ class Worker:
                 session_factory=session_factory,
                 shutdown=self.shutdown,
                 on_retry=self._wake_after,
+                tracer=tracer,
             )
             self.pgq.qm.register_executor(spec.name, executor)
         for schedule in selection.schedules.values():

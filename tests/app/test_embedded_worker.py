@@ -95,3 +95,37 @@ async def test_the_embedded_worker_runs_jobs_schedules_and_reports_in_the_gatewa
         assert await schedules(session_factory) == ["system.heartbeat"]
 
     assert await worker_heartbeats(session_factory) == []  # a clean stop removes its row
+
+
+async def test_a_job_span_links_back_to_the_trace_that_enqueued_it(
+    database_url: str, session_factory: SessionFactory, tmp_path: Path
+) -> None:
+    log = tmp_path / "runs.log"
+    settings = make_settings(
+        database_url=database_url,
+        worker_embedded=True,
+        worker_modules=("tests.workers.entrypoints",),
+    )
+    app = create_app(settings, database_url=database_url)
+    monitoring = app.state.monitoring
+    async with app.router.lifespan_context(app):
+        with monitoring.tracer.start_as_current_span("request") as request_span:
+            async with session_factory() as session, session.begin():
+                job = await enqueue(session, "testing.record", {"log": str(log)})
+        await until(lambda: runs(log))
+
+        def job_spans() -> list[dict[str, object]]:
+            spans = monitoring.tracing.buffer.spans()
+            return [span for span in spans if span["name"] == "job testing.record"]
+
+        await until(job_spans)
+    [span] = job_spans()
+    request_trace = format(request_span.get_span_context().trace_id, "032x")
+    assert span["links"] == [request_trace]
+    assert span["traceId"] != request_trace  # a trace of its own, linked rather than nested
+    assert span["kind"] == "CONSUMER"
+    assert span["attributes"] == {
+        "bountyexpo.job.id": job,
+        "bountyexpo.job.entrypoint": "testing.record",
+        "bountyexpo.job.attempt": 1,
+    }
