@@ -26,7 +26,9 @@ class SettingsError(ValueError):
     """Configuration that must not be served; the message says what to set."""
 
 
+@lru_cache(maxsize=1)
 def package_version() -> str:
+    """Read once: package metadata lookups cost ~100 µs, and `serverInfo` asks on every call."""
     try:
         return version("bountyexpo")
     except PackageNotFoundError:  # running from a source tree that was never installed
