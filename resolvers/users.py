@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import strawberry
 
-from app.db.models import Role as RoleRow
 from app.security.permissions import IsAdmin, IsStaff
 from resolvers.mutations import identity_of, mutate, request_meta, require_viewer, user_uuid
 from schema.context import Info
@@ -48,7 +47,7 @@ class UserMutations:
                 viewer,
                 identity=identity,
                 user_id=target,
-                role=RoleRow(input.role.value),
+                role=input.role,
                 meta=meta,
             )
             return SetUserRoleSuccess(user=User.from_row(user))
