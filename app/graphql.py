@@ -28,7 +28,10 @@ from app.db.engine import SessionFactory
 from app.graphql_errors import ErrorFormatter
 from app.middleware import request_id_of
 from app.security.auth import authenticate, bearer_token, token_from_connection_params
+from app.security.csrf import CSRF_MESSAGE, is_csrf_risk
+from app.security.guard import OperationGuard, build_security
 from app.security.jwt import InvalidToken
+from app.security.limits import QueryLimits, within_timeout
 from app.settings import Settings
 from resolvers import Mutation, Query
 from schema.context import Context
@@ -37,21 +40,27 @@ from schema.users import User
 from services.identity import Identity
 from services.loaders import create_loaders
 
-# Content types a browser may send cross-site without a CORS preflight (Apollo's CSRF rule).
-_SIMPLE_CONTENT_TYPES = {"multipart/form-data", "text/plain", "application/x-www-form-urlencoded"}
-_PREFLIGHT_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight")
-
 # Bounded caches: parsing and validation dominate small requests (measured: ~4x for `{ hello }`).
 DOCUMENT_CACHE_SIZE = 1024
 
 
 class GatewaySchema(strawberry.Schema):
-    def __init__(self, *args: Any, errors: ErrorFormatter, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        errors: ErrorFormatter,
+        operation_timeout: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.errors = errors
+        self.operation_timeout = operation_timeout
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        result = await super().execute(*args, **kwargs)
+        if self.operation_timeout is None:
+            result = await super().execute(*args, **kwargs)
+        else:
+            result = await within_timeout(super().execute(*args, **kwargs), self.operation_timeout)
         context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
         self.errors.apply(result, getattr(context, "request_id", ""))
         return result
@@ -68,13 +77,25 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if settings is not None and not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
+    if settings is not None:
+        extensions.append(OperationGuard.factory(QueryLimits.from_settings(settings)))
+    batching = settings is not None and settings.batching
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
         types=[User, *ERROR_TYPES],
         extensions=extensions,
-        errors=ErrorFormatter(mask_unexpected=settings.is_production if settings else True),
-        config=StrawberryConfig(auto_camel_case=True),
+        errors=ErrorFormatter(
+            mask_unexpected=settings.is_production if settings else True,
+            hide_suggestions=settings is not None and not settings.field_suggestions_enabled,
+        ),
+        operation_timeout=settings.operation_timeout_seconds if settings else None,
+        config=StrawberryConfig(
+            auto_camel_case=True,
+            batching_config={"max_operations": settings.batch_max_operations}
+            if settings is not None and batching
+            else None,
+        ),
     )
 
 
@@ -95,11 +116,14 @@ class GatewayView(GraphQL[Context, None]):
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
             # Avatar uploads (GraphQL multipart request spec); CSRF-guarded in parse_http_body.
             multipart_uploads_enabled=True,
+            # Browser WebSocket handshakes from other origins are refused unless listed.
+            allowed_origins=settings.cors_origins,
         )
         self.settings = settings
         self.session_factory = session_factory
         self.broker = broker
         self.identity = identity
+        self.security = build_security(settings, session_factory, identity)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = Context(
@@ -112,6 +136,7 @@ class GatewayView(GraphQL[Context, None]):
             response=response,
             identity=self.identity,
         )
+        context.security = self.security
         if isinstance(request, Request):
             try:
                 token = bearer_token(request.headers.get("authorization"))
@@ -135,18 +160,31 @@ class GatewayView(GraphQL[Context, None]):
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        # Apollo's CSRF rule: a browser sends multipart (or text/plain, form-encoded) across sites
-        # without a preflight; it cannot add a custom header without one. Refused before parsing.
-        content_type = (request.content_type or "").split(";")[0].strip().lower()
-        if request.method == "POST" and content_type in _SIMPLE_CONTENT_TYPES:
-            headers = request.headers
-            if not any(headers.get(name, "").strip() for name in _PREFLIGHT_HEADERS):
-                raise HTTPException(
-                    400,
-                    "This request needs a non-empty 'x-apollo-operation-name' or "
-                    "'apollo-require-preflight' header (CSRF protection).",
-                )
+        # Apollo's CSRF rule (app/security/csrf.py), for GET and POST alike; before parsing.
+        if is_csrf_risk(request.method, request.content_type, request.headers):
+            raise HTTPException(400, CSRF_MESSAGE)
         return await super().parse_http_body(request)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # Automatic persisted queries: a hash stands for a document sent before.
+        try:
+            request_data, keep = await self.security.persisted.resolve(request_data)
+        except GraphQLError as error:
+            return ExecutionResult(data=None, errors=[error])
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if keep is not None and not any(error.path is None for error in result.errors or ()):
+            await self.security.persisted.keep(keep)
+        return result
 
     async def execute_operation(
         self,

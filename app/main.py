@@ -22,6 +22,7 @@ from app.media import media_routes
 from app.middleware import RequestIdMiddleware
 from app.monitoring.health import health_routes
 from app.security.identity import open_identity
+from app.security.middleware import security_middleware
 from app.settings import Environment, Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -112,4 +113,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 expose_headers=["x-request-id"],
             )
         )
+    middleware += security_middleware(
+        settings, lambda: runtime.view.security.rate_limiter if runtime.view else None
+    )
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

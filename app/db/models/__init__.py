@@ -2,11 +2,13 @@
 
 from app.db.models.base import metadata
 from app.db.models.identity import AuditEvent, PasswordResetToken, RefreshToken, RevokedToken
+from app.db.models.operations import PersistedOperation
 from app.db.models.users import Role, User, UserStatus
 
 __all__ = [
     "AuditEvent",
     "PasswordResetToken",
+    "PersistedOperation",
     "RefreshToken",
     "RevokedToken",
     "Role",
