@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -118,6 +119,7 @@ class GatewayView(GraphQL[Context, None]):
             multipart_uploads_enabled=True,
             # Browser WebSocket handshakes from other origins are refused unless listed.
             allowed_origins=settings.cors_origins,
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
         )
         self.settings = settings
         self.session_factory = session_factory

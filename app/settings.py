@@ -102,8 +102,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # Client addresses or CIDR blocks of reverse proxies whose X-Forwarded-For is believed.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
-    # Strict-Transport-Security: None means "when the request came over TLS".
+    # Strict-Transport-Security max-age, sent on requests that came over TLS; 0 turns it off.
     hsts_seconds: int = Field(default=31_536_000, ge=0)
+    # A socket that has not sent `connection_init` by then is closed with 4408.
+    ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

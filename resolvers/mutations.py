@@ -24,6 +24,7 @@ from services.audit import RequestMeta
 from services.errors import DomainError
 from services.identity import Identity
 from services.identity_errors import TooManyAttempts
+from services.throttle import LimiterUnavailable
 from services.unit_of_work import UnitOfWork, unit_of_work
 from services.viewer import Viewer
 
@@ -47,6 +48,8 @@ async def mutate(info: Info, operation: Callable[[UnitOfWork], Awaitable[T]]) ->
         failure = error
     if isinstance(failure, TooManyAttempts):
         raise ApiError(failure.message, RATE_LIMITED, retryAfter=failure.retry_after)
+    if isinstance(failure, LimiterUnavailable):  # sign-in and revocation fail closed
+        raise ApiError(failure.message, failure.code, retryAfter=failure.retry_after)
     return cast(T, user_error(failure))
 
 

@@ -32,7 +32,7 @@ from app.security.persisted import (
     PersistedOperations,
     persisted_error,
 )
-from app.security.rate_limits import RateLimiter
+from app.security.rate_limits import RateLimiter, set_retry_after
 from app.settings import Settings
 from schema.errors import ApiError
 from services.identity import Identity
@@ -151,9 +151,8 @@ async def _limit_user(context: Any, cost: int) -> None:
     try:
         await limiter.enforce("user", str(viewer.user_id), limiter.units(cost))
     except ApiError as error:
+        set_retry_after(context, error)
         response = getattr(context, "response", None)
-        retry_after = error.extensions.get("retryAfter")
-        if isinstance(response, Response) and retry_after is not None:
-            response.status_code = 429 if error.code == "RATE_LIMITED" else 503
-            response.headers["Retry-After"] = str(retry_after)
+        if isinstance(response, Response):  # the whole operation is refused: say so in HTTP
+            response.status_code = 429
         raise

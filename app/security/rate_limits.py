@@ -17,6 +17,9 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import Response
 
 from app.settings import Settings
 from schema.errors import RATE_LIMITED, ApiError
@@ -96,3 +99,25 @@ def unavailable() -> ApiError:
         SERVICE_UNAVAILABLE,
         retryAfter=LimiterUnavailable.retry_after,
     )
+
+
+async def limit_request(context: Any, bucket_name: str, *keys: str) -> None:
+    """For resolvers: count one request on `bucket_name` for each key (say the client address
+    and the account); RATE_LIMITED or SERVICE_UNAVAILABLE, with Retry-After on HTTP."""
+    security = getattr(context, "security", None)
+    limiter = getattr(security, "rate_limiter", None)
+    if not isinstance(limiter, RateLimiter):
+        return
+    try:
+        for key in keys:
+            await limiter.enforce(bucket_name, key)
+    except ApiError as error:
+        set_retry_after(context, error)
+        raise
+
+
+def set_retry_after(context: Any, error: ApiError) -> None:
+    response = getattr(context, "response", None)
+    retry_after = error.extensions.get("retryAfter")
+    if isinstance(response, Response) and retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
