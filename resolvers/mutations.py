@@ -12,6 +12,7 @@ from typing import TypeVar, cast
 
 from strawberry import relay
 
+from app.security.rate_limits import set_retry_after
 from schema.context import Info
 from schema.errors import (
     BAD_USER_INPUT,
@@ -46,10 +47,12 @@ async def mutate(info: Info, operation: Callable[[UnitOfWork], Awaitable[T]]) ->
                 failure = error
     except DomainError as error:
         failure = error
-    if isinstance(failure, TooManyAttempts):
-        raise ApiError(failure.message, RATE_LIMITED, retryAfter=failure.retry_after)
-    if isinstance(failure, LimiterUnavailable):  # sign-in and revocation fail closed
-        raise ApiError(failure.message, failure.code, retryAfter=failure.retry_after)
+    if isinstance(failure, TooManyAttempts | LimiterUnavailable):
+        # Throttled, or the limiter is down (sign-in and revocation fail closed).
+        code = RATE_LIMITED if isinstance(failure, TooManyAttempts) else failure.code
+        refusal = ApiError(failure.message, code, retryAfter=failure.retry_after)
+        set_retry_after(context, refusal)
+        raise refusal
     return cast(T, user_error(failure))
 
 

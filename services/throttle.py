@@ -37,7 +37,7 @@ local now = clock[1] * 1000 + clock[2] / 1000
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local next_tat = tat + cost * interval
-if next_tat - period > now then
+if next_tat - period > now + 0.001 then
   return {0, tostring(next_tat - period - now), tostring(tat - now)}
 end
 redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.ceil(next_tat - now))
@@ -122,7 +122,7 @@ class InProcessThrottle:
         interval = period_ms / limit
         tat = max(self._arrivals.get(key, now), now)
         next_tat = tat + cost * interval
-        if next_tat - period_ms > now:
+        if next_tat - period_ms > now + 0.001:  # float slack: exactly at the limit is allowed
             return _decision(False, next_tat - period_ms - now, tat - now, limit, interval)
         self._arrivals[key] = next_tat
         return _decision(True, 0, next_tat - now, limit, interval)

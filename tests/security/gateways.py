@@ -28,15 +28,22 @@ async def running_app(database_url: str, **overrides: Any) -> AsyncIterator[Star
         yield app
 
 
+def client_for(app: Starlette, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    """An httpx client on `app` whose requests come from peer `address`."""
+    transport = httpx.ASGITransport(app, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://gateway")
+
+
 @contextlib.asynccontextmanager
 async def gateway(
     database_url: str, *, client_address: str = "127.0.0.1", **overrides: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client on a fresh app; `client_address` is the socket's peer address."""
-    async with running_app(database_url, **overrides) as app:
-        transport = httpx.ASGITransport(app, client=(client_address, 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield client
+    async with (
+        running_app(database_url, **overrides) as app,
+        client_for(app, client_address) as client,
+    ):
+        yield client
 
 
 def codes(body: dict[str, Any]) -> list[str]:

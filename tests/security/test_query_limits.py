@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from app.db.engine import SessionFactory
 from app.security.cost import DEFAULT_LIST_SIZE
@@ -143,7 +142,7 @@ async def test_over_cost_operations_are_refused_before_they_run(
 
     async def counting(*args: Any) -> Sequence[object]:
         calls.append(args)
-        return await original(*args)  # type: ignore[arg-type]
+        return await original(*args)
 
     monkeypatch.setattr(users, "users_by_id", counting)
     user = await create_user(session_factory)
@@ -174,9 +173,7 @@ async def test_batching_is_off_by_default_and_capped_when_on(database_url: str) 
         assert (eleven.status_code, eleven.text) == (400, "Too many operations")
 
 
-async def test_slow_operations_time_out(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_slow_operations_time_out(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     async def slow(*args: object) -> Sequence[object]:
         await asyncio.sleep(5)
         return []
