@@ -107,7 +107,13 @@ class BodyLimitMiddleware:
             if message["type"] == "websocket.receive":
                 size = len(message.get("text") or "") + len(message.get("bytes") or b"")
                 if size > self.max_body:
-                    await send({"type": "websocket.close", "code": WEBSOCKET_MESSAGE_TOO_BIG})
+                    await send(
+                        {
+                            "type": "websocket.close",
+                            "code": WEBSOCKET_MESSAGE_TOO_BIG,
+                            "reason": "message too big",
+                        }
+                    )
                     return {"type": "websocket.disconnect", "code": WEBSOCKET_MESSAGE_TOO_BIG}
             return message
 

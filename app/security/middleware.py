@@ -60,7 +60,13 @@ class RateLimitMiddleware:
             return
         seconds = decision.retry_after_seconds
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": WEBSOCKET_TRY_AGAIN_LATER})
+            await send(
+                {
+                    "type": "websocket.close",
+                    "code": WEBSOCKET_TRY_AGAIN_LATER,
+                    "reason": "rate limited",
+                }
+            )
             return
         error = {
             "message": f"too many requests from this address; retry in {seconds} s",
