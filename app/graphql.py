@@ -159,6 +159,11 @@ class GatewayView(GraphQL[Context, None]):
         acknowledge_without_payload: UnsetType = UNSET
         return acknowledge_without_payload
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying only a persisted-query hash is an operation, not a browser visit.
+        persisted_get = "extensions" in request.query_params
+        return not persisted_get and super().should_render_graphql_ide(request)
+
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
