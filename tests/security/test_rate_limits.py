@@ -11,8 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import SessionFactory
 from app.db.models import RefreshToken, User
+from app.security.rate_limits import RateLimiter
 from app.settings import Settings
+from schema.errors import ApiError
+from services.throttle import InProcessThrottle, RedisThrottle
 from tests.auth_helpers import count_rows
+from tests.conftest import make_settings
 from tests.factories import PASSWORD, create_user, token_for
 from tests.security.gateways import client_for, codes, gateway, running_app
 
@@ -182,4 +186,47 @@ async def test_limits_are_shared_through_redis(database_url: str, redis_url: str
     finally:
         client = redis.Redis.from_url(redis_url)
         await client.delete(f"bountyexpo:throttle:gcra:ip:{address}")
+        await client.aclose()
+
+
+async def test_gcra_allows_a_burst_then_one_unit_per_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("services.throttle.time.monotonic", lambda: clock[0])
+    throttle = InProcessThrottle()
+    decisions = [await throttle.consume("k", limit=3, period=60) for _ in range(4)]
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert [d.remaining for d in decisions[:3]] == [2, 1, 0]
+    assert decisions[3].retry_after == pytest.approx(20)
+    clock[0] += 20  # one interval later, one unit is back
+    assert (await throttle.consume("k", limit=3, period=60)).allowed
+    assert not (await throttle.consume("k", limit=3, period=60)).allowed
+    assert not (await throttle.consume("k", limit=3, period=60, cost=2)).allowed
+    assert (await throttle.consume("other", limit=3, period=60, cost=3)).allowed
+
+
+@pytest.mark.parametrize(
+    ("bucket", "outcome"),
+    [
+        ("ip", None),
+        ("user", None),
+        ("events", None),
+        ("auth", "SERVICE_UNAVAILABLE"),
+        ("payments", "SERVICE_UNAVAILABLE"),
+    ],
+)
+async def test_unreachable_limiter_fails_open_or_closed_per_bucket(
+    bucket: str, outcome: str | None
+) -> None:
+    client = redis.Redis.from_url(DEAD_REDIS)
+    limiter = RateLimiter(make_settings(rate_limits=True), RedisThrottle(client))
+    try:
+        if outcome is None:
+            assert await limiter.enforce(bucket, "someone") is None
+        else:
+            with pytest.raises(ApiError) as refused:
+                await limiter.enforce(bucket, "someone")
+            assert (refused.value.code, refused.value.extensions) == (outcome, {"retryAfter": 5})
+    finally:
         await client.aclose()
