@@ -10,13 +10,14 @@ from app.settings import Settings
 
 # API responses are data, never a page: nothing may load, frame or run.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# GraphiQL (development) is a page whose scripts and styles come from unpkg, inline bootstrapping
-# included, and which talks back to this origin over HTTP and WebSocket.
+# GraphiQL (development) is a page whose scripts and styles come from unpkg (its CSS may pull
+# Google fonts), inline bootstrapping included, and which talks back to this origin over HTTP
+# and WebSocket.
 GRAPHIQL_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; "
-    "style-src 'self' 'unsafe-inline' https://unpkg.com; img-src 'self' data: https://unpkg.com; "
-    "font-src 'self' data: https://unpkg.com; connect-src 'self' ws: wss:; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    "style-src 'self' 'unsafe-inline' https://unpkg.com https://fonts.googleapis.com; "
+    "img-src 'self' data: https://unpkg.com; font-src 'self' data: https://fonts.gstatic.com; "
+    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 WEBSOCKET_MESSAGE_TOO_BIG = 1009
 
