@@ -18,7 +18,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 from strawberry.http import GraphQLRequestData
-from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import SubscriptionExecutionResult
@@ -80,7 +80,11 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     if settings is not None:
         extensions.append(OperationGuard.factory(QueryLimits.from_settings(settings)))
-    batching = settings is not None and settings.batching
+    batching: BatchingConfig | None = (
+        {"max_operations": settings.batch_max_operations}
+        if settings is not None and settings.batching
+        else None
+    )
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
@@ -93,9 +97,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         operation_timeout=settings.operation_timeout_seconds if settings else None,
         config=StrawberryConfig(
             auto_camel_case=True,
-            batching_config={"max_operations": settings.batch_max_operations}
-            if settings is not None and batching
-            else None,
+            batching_config=batching,
         ),
     )
 
