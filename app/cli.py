@@ -1,4 +1,5 @@
-"""`bountyexpo serve | worker | migrate | makemigrations | seed | create-admin | schema ...`."""
+"""`bountyexpo serve | worker | migrate | makemigrations | seed | create-admin | schema ... |
+operations register`."""
 
 from __future__ import annotations
 
@@ -85,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("old", help="file or git ref:path, e.g. HEAD~1:schema.graphql")
     diff.add_argument("new", nargs="?", default="schema.graphql")
     diff.set_defaults(handler=schema_diff_command)
+
+    operations = commands.add_parser("operations", help="trusted documents (persisted operations)")
+    operation_commands = operations.add_subparsers(required=True, metavar="ACTION")
+    register = operation_commands.add_parser(
+        "register", help="trust the documents of a manifest (Apollo, {sha256: body}, .graphql)"
+    )
+    register.add_argument("file", type=Path)
+    register.set_defaults(handler=operations_register_command)
     return parser
 
 
@@ -116,7 +125,10 @@ def serve_command(settings: Settings, args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         # Without it uvicorn waits forever for open WebSockets on shutdown.
         timeout_graceful_shutdown=10,
-        proxy_headers=True,
+        # Client addresses behind proxies come from TRUSTED_PROXIES (app/security/middleware.py),
+        # not from uvicorn's own FORWARDED_ALLOW_IPS default.
+        proxy_headers=False,
+        ws_max_size=settings.max_body_bytes,
     )
     return 0
 
@@ -237,6 +249,18 @@ def schema_diff_command(settings: Settings, args: argparse.Namespace) -> int:
     if not changes.breaking and not changes.dangerous:
         print("no breaking or dangerous changes")
     return 1 if changes.breaking else 0
+
+
+def operations_register_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app.security.manifest import ManifestError, register_manifest
+
+    try:
+        count = asyncio.run(register_manifest(settings, args.file))
+    except (ManifestError, OSError) as error:
+        print(f"bountyexpo: {error}", file=sys.stderr)
+        return 1
+    print(f"{count} trusted operations registered")
+    return 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -19,7 +20,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 from strawberry.http import GraphQLRequestData
-from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import SubscriptionExecutionResult
@@ -34,7 +35,10 @@ from app.monitoring.loaders import observe_loaders
 from app.monitoring.tracing import Tracing
 from app.monitoring.websockets import observe_websocket
 from app.security.auth import authenticate, bearer_token, token_from_connection_params
+from app.security.csrf import CSRF_MESSAGE, is_csrf_risk
+from app.security.guard import OperationGuard, build_security
 from app.security.jwt import InvalidToken
+from app.security.limits import QueryLimits, within_timeout
 from app.settings import Settings
 from resolvers import Mutation, Query
 from schema.context import Context
@@ -43,24 +47,29 @@ from schema.users import User
 from services.identity import Identity
 from services.loaders import create_loaders
 
-# Content types a browser may send cross-site without a CORS preflight (Apollo's CSRF rule).
-_SIMPLE_CONTENT_TYPES = {"multipart/form-data", "text/plain", "application/x-www-form-urlencoded"}
-_PREFLIGHT_HEADERS = ("x-apollo-operation-name", "apollo-require-preflight")
-
 # Bounded caches: parsing and validation dominate small requests (measured: ~4x for `{ hello }`).
 DOCUMENT_CACHE_SIZE = 1024
 
 
 class GatewaySchema(strawberry.Schema):
     def __init__(
-        self, *args: Any, errors: ErrorFormatter, count_errors: bool = False, **kwargs: Any
+        self,
+        *args: Any,
+        errors: ErrorFormatter,
+        count_errors: bool = False,
+        operation_timeout: float | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.errors = errors
         self.count_errors = count_errors
+        self.operation_timeout = operation_timeout
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        result = await super().execute(*args, **kwargs)
+        if self.operation_timeout is None:
+            result = await super().execute(*args, **kwargs)
+        else:
+            result = await within_timeout(super().execute(*args, **kwargs), self.operation_timeout)
         context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
         self.errors.apply(result, getattr(context, "request_id", ""))
         if self.count_errors:  # here, not in an extension: codes exist only once applied
@@ -91,14 +100,29 @@ def build_schema(
                 sample_rate=settings.metrics_resolver_sample_rate if settings else 1.0,
             )
         )
+    if settings is not None:
+        # After ValidationCache, whose cache key includes the limit rules it runs.
+        extensions.append(OperationGuard.factory(QueryLimits.from_settings(settings)))
+    batching: BatchingConfig | None = (
+        {"max_operations": settings.batch_max_operations}
+        if settings is not None and settings.batching
+        else None
+    )
     schema = GatewaySchema(
         count_errors=metrics_enabled,
         query=Query,
         mutation=Mutation,
         types=[User, *ERROR_TYPES],
         extensions=extensions,
-        errors=ErrorFormatter(mask_unexpected=settings.is_production if settings else True),
-        config=StrawberryConfig(auto_camel_case=True),
+        errors=ErrorFormatter(
+            mask_unexpected=settings.is_production if settings else True,
+            hide_suggestions=settings is not None and not settings.field_suggestions_enabled,
+        ),
+        operation_timeout=settings.operation_timeout_seconds if settings else None,
+        config=StrawberryConfig(
+            auto_camel_case=True,
+            batching_config=batching,
+        ),
     )
     if metrics_enabled or tracing is not None:
         instrument_resolvers(schema)
@@ -123,12 +147,16 @@ class GatewayView(GraphQL[Context, None]):
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL],
             # Avatar uploads (GraphQL multipart request spec); CSRF-guarded in parse_http_body.
             multipart_uploads_enabled=True,
+            # Browser WebSocket handshakes from other origins are refused unless listed.
+            allowed_origins=settings.cors_origins,
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
         )
         self.settings = settings
         self.session_factory = session_factory
         self.broker = broker
         self.identity = identity
         self.tracer = tracer
+        self.security = build_security(settings, session_factory, identity)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and self.settings.metrics_enabled:
@@ -150,6 +178,7 @@ class GatewayView(GraphQL[Context, None]):
             response=response,
             identity=self.identity,
         )
+        context.security = self.security
         if isinstance(request, Request):
             try:
                 token = bearer_token(request.headers.get("authorization"))
@@ -170,21 +199,39 @@ class GatewayView(GraphQL[Context, None]):
         acknowledge_without_payload: UnsetType = UNSET
         return acknowledge_without_payload
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET carrying only a persisted-query hash is an operation, not a browser visit.
+        persisted_get = "extensions" in request.query_params
+        return not persisted_get and super().should_render_graphql_ide(request)
+
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        # Apollo's CSRF rule: a browser sends multipart (or text/plain, form-encoded) across sites
-        # without a preflight; it cannot add a custom header without one. Refused before parsing.
-        content_type = (request.content_type or "").split(";")[0].strip().lower()
-        if request.method == "POST" and content_type in _SIMPLE_CONTENT_TYPES:
-            headers = request.headers
-            if not any(headers.get(name, "").strip() for name in _PREFLIGHT_HEADERS):
-                raise HTTPException(
-                    400,
-                    "This request needs a non-empty 'x-apollo-operation-name' or "
-                    "'apollo-require-preflight' header (CSRF protection).",
-                )
+        # Apollo's CSRF rule (app/security/csrf.py), for GET and POST alike; before parsing.
+        if is_csrf_risk(request.method, request.content_type, request.headers):
+            raise HTTPException(400, CSRF_MESSAGE)
         return await super().parse_http_body(request)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # Automatic persisted queries: a hash stands for a document sent before.
+        try:
+            request_data, keep = await self.security.persisted.resolve(request_data)
+        except GraphQLError as error:
+            return ExecutionResult(data=None, errors=[error])
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if keep is not None and not any(error.path is None for error in result.errors or ()):
+            await self.security.persisted.keep(keep)
+        return result
 
     async def execute_operation(
         self,

@@ -11,12 +11,14 @@ extension hooks (a cached parse that fails, say) leave the operation before exte
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from graphql import GraphQLError
 from strawberry.relay.types import InvalidGlobalIDError
 from strawberry.types import ExecutionResult
 
+from app.security.limits import TOO_MANY_TOKENS
 from schema.errors import (
     BAD_USER_INPUT,
     GRAPHQL_PARSE_FAILED,
@@ -32,6 +34,8 @@ MASKED_MESSAGE = "Internal server error"
 @dataclass(frozen=True)
 class ErrorFormatter:
     mask_unexpected: bool
+    # Production: "Did you mean ...?" in validation errors would spell out the schema.
+    hide_suggestions: bool = False
 
     def apply(self, result: ExecutionResult, request_id: str) -> None:
         if result.errors:
@@ -50,6 +54,8 @@ class ErrorFormatter:
         elif error.path is None and (original is None or isinstance(original, GraphQLError)):
             # graphql-core's own input errors (variables) wrap a GraphQLError of their own.
             extensions["code"] = _code_of_request_error(error)
+            if self.hide_suggestions:
+                message = without_suggestions(message)
         else:
             logger.error(
                 "unexpected error in %s (request %s)",
@@ -70,8 +76,17 @@ class ErrorFormatter:
         )
 
 
+def without_suggestions(message: str) -> str:
+    return _SUGGESTION.sub("", message)
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
 def _code_of_request_error(error: GraphQLError) -> str:
     """Errors found before execution: the document does not parse, validate or fit its variables."""
+    if "Document contains more than" in error.message and "tokens" in error.message:
+        return TOO_MANY_TOKENS
     if error.message.startswith("Syntax Error"):
         return GRAPHQL_PARSE_FAILED
     if error.message.startswith("Variable '$"):

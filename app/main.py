@@ -32,6 +32,7 @@ from app.monitoring.health import health_routes
 from app.monitoring.http import ObservabilityMiddleware
 from app.monitoring.runtime import Monitoring
 from app.security.identity import open_identity
+from app.security.middleware import security_middleware
 from app.settings import Environment, Settings, get_settings
 from workers.process import embedded_worker
 
@@ -147,6 +148,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 expose_headers=["x-request-id"],
             )
         )
+    middleware += security_middleware(
+        settings, lambda: runtime.view.security.rate_limiter if runtime.view else None
+    )
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.monitoring = monitoring  # where other work adds health checks (workers)
     return app

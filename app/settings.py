@@ -107,19 +107,45 @@ class Settings(BaseSettings):
     alert_rules_file: Path | None = None
     alert_webhook_url: str | None = None
     alert_evaluation_interval_seconds: float = Field(default=15.0, gt=0)
+    # Hardening (app/security/): query limits, rate limits, persisted operations, HTTP.
+    max_query_depth: int = Field(default=10, ge=1)
+    max_aliases: int = Field(default=15, ge=0)
+    max_directives: int = Field(default=50, ge=0)
+    max_tokens: int = Field(default=1_000, ge=1)
+    max_document_chars: int = Field(default=15_000, ge=1)
+    max_root_fields: int = Field(default=20, ge=1)
+    max_query_cost: int = Field(default=5_000, ge=1)
+    operation_timeout_seconds: float = Field(default=10.0, gt=0)
+    batching: bool = False
+    batch_max_operations: int = Field(default=10, ge=1, le=100)
+    # None means "hidden in production": "Did you mean ...?" in validation errors.
+    field_suggestions: bool | None = None
+    rate_limits: bool = True
+    rate_limit_ip_per_15min: int = Field(default=1_000, ge=1)
+    rate_limit_auth_per_15min: int = Field(default=5, ge=1)
+    rate_limit_user_per_minute: int = Field(default=60, ge=1)
+    rate_limit_cost_unit: int = Field(default=100, ge=1)
+    rate_limit_payments_per_minute: int = Field(default=10, ge=1)
+    rate_limit_events_per_minute: int = Field(default=120, ge=1)
+    # "apq": Automatic Persisted Queries; "trusted": only registered operations run; "off".
+    persisted_operations: Literal["off", "apq", "trusted"] = "apq"
+    apq_ttl_seconds: int = Field(default=86_400, ge=60)
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Client addresses or CIDR blocks of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    # Strict-Transport-Security max-age, sent on requests that came over TLS; 0 turns it off.
+    hsts_seconds: int = Field(default=31_536_000, ge=0)
+    # A socket that has not sent `connection_init` by then is closed with 4408.
+    ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator(
+        "cors_origins", "trusted_proxies", "worker_queues", "worker_modules", mode="before"
+    )
     @classmethod
-    def _split_origins(cls, value: Any) -> Any:
+    def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
-        return value
-
-    @field_validator("worker_queues", "worker_modules", mode="before")
-    @classmethod
-    def _split_names(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(name.strip() for name in value.split(",") if name.strip())
+            return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
     @field_validator("metrics_allowed_networks", mode="before")
@@ -164,6 +190,12 @@ class Settings(BaseSettings):
         if self.worker_embedded is not None:
             return self.worker_embedded
         return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def field_suggestions_enabled(self) -> bool:
+        if self.field_suggestions is not None:
+            return self.field_suggestions
+        return not self.is_production
 
     @property
     def version(self) -> str:

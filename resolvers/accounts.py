@@ -6,6 +6,7 @@ import strawberry
 from strawberry import relay
 
 from app.security.permissions import IsAuthenticated
+from app.security.rate_limits import limit_request
 from resolvers.mutations import identity_of, mutate, request_meta, require_viewer, user_uuid
 from schema.accounts import (
     ChangePasswordInput,
@@ -47,6 +48,7 @@ class AccountMutations:
     @strawberry.mutation(description="Create an account and sign in.")
     async def sign_up(self, info: Info, input: SignUpInput) -> SignUpResult:
         identity, meta = identity_of(info), request_meta(info)
+        await limit_request(info.context, "auth", f"sign-up:{meta.ip}")
 
         async def run(work: UnitOfWork) -> SignUpSuccess:
             user, tokens = await accounts.sign_up(
@@ -159,6 +161,8 @@ class AccountMutations:
     )
     async def request_password_reset(self, info: Info, email: str) -> RequestPasswordResetResult:
         identity, meta = identity_of(info), request_meta(info)
+        account = email.strip().lower()
+        await limit_request(info.context, "auth", f"reset:{meta.ip}", f"reset:{account}")
         outgoing: list[Mail] = []
 
         async def run(work: UnitOfWork) -> RequestPasswordResetSuccess:
@@ -177,6 +181,7 @@ class AccountMutations:
     @strawberry.mutation(description="Choose a new password with the code from the reset mail.")
     async def reset_password(self, info: Info, input: ResetPasswordInput) -> ResetPasswordResult:
         identity, meta = identity_of(info), request_meta(info)
+        await limit_request(info.context, "auth", f"reset-password:{meta.ip}")
 
         async def run(work: UnitOfWork) -> ResetPasswordSuccess:
             user = await accounts.reset_password(

@@ -12,6 +12,7 @@ from typing import TypeVar, cast
 
 from strawberry import relay
 
+from app.security.rate_limits import set_retry_after
 from schema.context import Info
 from schema.errors import (
     BAD_USER_INPUT,
@@ -24,6 +25,7 @@ from services.audit import RequestMeta
 from services.errors import DomainError
 from services.identity import Identity
 from services.identity_errors import TooManyAttempts
+from services.throttle import LimiterUnavailable
 from services.unit_of_work import UnitOfWork, unit_of_work
 from services.viewer import Viewer
 
@@ -45,8 +47,12 @@ async def mutate(info: Info, operation: Callable[[UnitOfWork], Awaitable[T]]) ->
                 failure = error
     except DomainError as error:
         failure = error
-    if isinstance(failure, TooManyAttempts):
-        raise ApiError(failure.message, RATE_LIMITED, retryAfter=failure.retry_after)
+    if isinstance(failure, TooManyAttempts | LimiterUnavailable):
+        # Throttled, or the limiter is down (sign-in and revocation fail closed).
+        code = RATE_LIMITED if isinstance(failure, TooManyAttempts) else failure.code
+        refusal = ApiError(failure.message, code, retryAfter=failure.retry_after)
+        set_retry_after(context, refusal)
+        raise refusal
     return cast(T, user_error(failure))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import strawberry
 from starlette.datastructures import UploadFile
@@ -12,6 +12,7 @@ from strawberry.file_uploads import Upload
 from app.security.permissions import IsAuthenticated
 from resolvers.mutations import identity_of, mutate, request_meta, require_viewer, user_uuid
 from schema.context import Info
+from schema.errors import BAD_USER_INPUT, ApiError
 from schema.profiles import (
     UpdateProfileInput,
     UpdateProfileResult,
@@ -69,8 +70,9 @@ class ProfileMutations:
     )
     async def upload_avatar(self, info: Info, file: Upload) -> UploadAvatarResult:
         viewer, identity, meta = require_viewer(info), identity_of(info), request_meta(info)
-        upload = cast(UploadFile, file)  # strawberry hands over Starlette's UploadFile
-        data = await upload.read(MAX_BYTES + 1)  # one byte more tells "too large"
+        if not isinstance(file, UploadFile):  # Upload accepts any JSON value; only files work
+            raise ApiError("`file` must be a file part of a multipart request", BAD_USER_INPUT)
+        data = await file.read(MAX_BYTES + 1)  # one byte more tells "too large"
 
         async def run(work: UnitOfWork) -> UploadAvatarSuccess:
             user = await profiles.upload_avatar(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 
@@ -13,6 +13,9 @@ from app.settings import Settings
 from services.identity import Identity
 from services.loaders import Loaders
 from services.viewer import Viewer
+
+if TYPE_CHECKING:
+    from app.security.guard import Security
 
 
 @dataclass
@@ -32,6 +35,8 @@ class Context:
     response: Any = field(default=None, repr=False)
     # Denylist, throttle, mail and media: what identity services need beyond the session.
     identity: Identity | None = field(default=None, repr=False)
+    # Rate limiter and persisted operations (app/security/guard.py).
+    security: Security | None = field(default=None, repr=False)
 
 
 Info = strawberry.Info[Context, None]

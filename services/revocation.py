@@ -10,11 +10,13 @@ mutation may leave a Redis entry behind, which only ever errs on the side of ref
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
 import redis.asyncio as redis
+from redis.exceptions import RedisError
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +24,9 @@ from sqlmodel import col
 
 from app.db.engine import SessionFactory
 from app.db.models import RevokedToken
+from services.throttle import LimiterUnavailable
 
+logger = logging.getLogger(__name__)
 REDIS_PREFIX = "bountyexpo:revoked:"
 
 
@@ -86,3 +90,33 @@ class RedisDenylist:
             for key, value in zip(keys, values, strict=True)
             if value is not None
         }
+
+
+class RedisWithPostgresDenylist:
+    """Redis for the per-request lookup, PostgreSQL as the record it falls back on.
+
+    Revocations are written to both (PostgreSQL in the caller's transaction). A Redis write that
+    fails fails the revocation (auth fails closed: the client retries); a Redis lookup that fails
+    is answered from PostgreSQL, so an outage of Redis neither fails authenticated requests nor
+    lets a revoked token through.
+    """
+
+    def __init__(self, redis_denylist: RedisDenylist, postgres: PostgresDenylist) -> None:
+        self.redis = redis_denylist
+        self.postgres = postgres
+
+    async def revoke(
+        self, session: AsyncSession, key: str, *, revoked_at: datetime, expires_at: datetime
+    ) -> None:
+        await self.postgres.revoke(session, key, revoked_at=revoked_at, expires_at=expires_at)
+        try:
+            await self.redis.revoke(session, key, revoked_at=revoked_at, expires_at=expires_at)
+        except RedisError as error:
+            raise LimiterUnavailable from error
+
+    async def lookup(self, keys: Sequence[str]) -> dict[str, datetime]:
+        try:
+            return await self.redis.lookup(keys)
+        except RedisError:
+            logger.warning("Redis unavailable: the denylist lookup falls back to PostgreSQL")
+            return await self.postgres.lookup(keys)

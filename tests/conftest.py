@@ -56,6 +56,8 @@ def make_settings(**overrides: Any) -> Settings:
         "redis_url": None,
         "log_level": "warning",
         "media_dir": TEST_MEDIA_DIR,
+        # Request-rate limits span a whole run in the shared app; their tests build their own.
+        "rate_limits": False,
         **overrides,
     }
     return Settings(_env_file=None, **values)

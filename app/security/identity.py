@@ -11,7 +11,7 @@ from app.settings import Settings
 from services.identity import Identity
 from services.mail import LogMailSender
 from services.media import LocalMediaStorage
-from services.revocation import PostgresDenylist, RedisDenylist
+from services.revocation import PostgresDenylist, RedisDenylist, RedisWithPostgresDenylist
 from services.throttle import InProcessThrottle, RedisThrottle
 
 
@@ -34,7 +34,9 @@ async def open_identity(
     try:
         yield Identity(
             settings=settings,
-            denylist=RedisDenylist(client),
+            denylist=RedisWithPostgresDenylist(
+                RedisDenylist(client), PostgresDenylist(session_factory)
+            ),
             throttle=RedisThrottle(client),
             mail=mail,
             media=media,

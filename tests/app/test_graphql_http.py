@@ -16,10 +16,15 @@ async def test_server_info_over_post(graphql: GraphQL) -> None:
     assert body == {"data": {"serverInfo": {"version": package_version(), "environment": "TEST"}}}
 
 
-async def test_queries_run_over_get(client: httpx.AsyncClient) -> None:
-    response = await client.get("/graphql", params={"query": "{ serverInfo { environment } }"})
+async def test_queries_run_over_get_with_a_preflight_header(client: httpx.AsyncClient) -> None:
+    params = {"query": "{ serverInfo { environment } }"}
+    response = await client.get("/graphql", params=params, headers={"x-apollo-operation-name": "S"})
     assert response.status_code == 200
     assert response.json() == {"data": {"serverInfo": {"environment": "TEST"}}}
+    # A bare GET is what a cross-site <img> or link sends: refused (CSRF protection).
+    bare = await client.get("/graphql", params=params)
+    assert bare.status_code == 400
+    assert "CSRF" in bare.text
 
 
 async def test_browser_get_serves_graphiql(client: httpx.AsyncClient) -> None:

@@ -17,7 +17,7 @@ from sqlmodel import col
 from app.db.engine import SessionFactory
 from app.db.models import User
 from app.settings import Settings
-from tests.conftest import TEST_MEDIA_DIR
+from tests.conftest import TEST_MEDIA_DIR, GraphQL
 from tests.factories import create_user, token_for
 
 pytestmark = pytest.mark.asyncio
@@ -241,3 +241,14 @@ async def test_media_route_serves_only_our_keys(client: httpx.AsyncClient) -> No
         "/media/avatars/%2e%2e/etc",
     ):
         assert (await client.get(path)).status_code == 404
+
+
+async def test_a_json_value_for_the_file_is_bad_user_input(
+    graphql: GraphQL, session_factory: SessionFactory, settings: Settings
+) -> None:
+    """Found by the schemathesis suite: `Upload` takes any JSON value; only a file part works."""
+    user = await create_user(session_factory)
+    body = await graphql(UPLOAD, {"file": "not a file"}, token=token_for(settings, user))
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
+    assert body["errors"][0]["message"] == "`file` must be a file part of a multipart request"

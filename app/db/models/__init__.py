@@ -3,12 +3,14 @@
 from app.db.models.base import metadata
 from app.db.models.identity import AuditEvent, PasswordResetToken, RefreshToken, RevokedToken
 from app.db.models.jobs import QUEUE_TABLES, WorkerHeartbeat
+from app.db.models.operations import PersistedOperation
 from app.db.models.users import Role, User, UserStatus
 
 __all__ = [
     "QUEUE_TABLES",
     "AuditEvent",
     "PasswordResetToken",
+    "PersistedOperation",
     "RefreshToken",
     "RevokedToken",
     "Role",

@@ -1,23 +1,33 @@
 """Who may read and change what: users A and B, a moderator, an admin and an anonymous client
-against every profile field and every mutation that targets A. Refusals change nothing."""
+against every root field and mutation. Refusals change nothing.
+
+Fields that act on another user (profile fields, `node`, and MUTATIONS on A) have their own
+tables; every other root field is in SELF_SERVICE, where each caller acts on their own account.
+`test_every_root_field_is_in_the_matrix` fails when a root field is in none of them: add the new
+field to a table with the expected outcome for each caller.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col
 
 from app.db.engine import SessionFactory
 from app.db.models import Role, User
+from app.graphql import build_schema
 from app.settings import Settings
 from services.identity import Identity
 from tests.conftest import GraphQL
 from tests.factories import PASSWORD, create_user, global_id, token_for
+from tests.resolvers.test_avatars import png, upload
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.authorization]
 
 ACTORS = ("A", "B", "moderator", "admin", "anonymous")
 TABLES = ("users", "refresh_tokens", "revoked_tokens", "password_reset_tokens", "audit_events")
@@ -262,3 +272,157 @@ async def test_role_change_takes_effect_at_once(
     # A's token still says USER: it is void, so the role cannot be stale.
     stale = await graphql("{ viewer { id } }", token=world.tokens["A"], status=401)
     assert stale["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+# Root fields each caller uses on their own account. Outcomes: OK (success, or the data shown
+# in `check`), or the code of the refusal. `refusing` documents use a bad token: what they prove
+# is that the field is open to every caller and refuses the bad input for all alike.
+@dataclass(frozen=True)
+class Case:
+    document: str
+    variables: dict[str, Any]
+    expected: dict[str, str]
+
+
+EVERYONE = dict.fromkeys(ACTORS, OK)
+SIGNED_IN = {**dict.fromkeys(ACTORS, OK), "anonymous": "UNAUTHENTICATED"}
+ADMINS_ONLY = {
+    **dict.fromkeys(ACTORS, "FORBIDDEN"),
+    "admin": OK,
+    "anonymous": "UNAUTHENTICATED",
+}
+RESULT = "{ __typename ... on UserError { code } }"
+SELF_SERVICE: dict[str, Case] = {
+    "serverInfo": Case("{ serverInfo { environment } }", {}, EVERYONE),
+    "viewer": Case("{ viewer { id } }", {}, EVERYONE),
+    "nodes": Case("query ($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["@A"]}, EVERYONE),
+    "signUp": Case(
+        f"mutation ($input: SignUpInput!) {{ signUp(input: $input) {RESULT} }}",
+        {"input": {"email": "@new", "password": "a long passphrase", "displayName": "N"}},
+        EVERYONE,
+    ),
+    "signIn": Case(
+        f"mutation ($input: SignInInput!) {{ signIn(input: $input) {RESULT} }}",
+        {"input": {"email": "@own", "password": PASSWORD}},
+        {**EVERYONE, "anonymous": "INVALID_CREDENTIALS"},
+    ),
+    "refreshSession": Case(
+        f'mutation {{ refreshSession(refreshToken: "not-a-token") {RESULT} }}',
+        {},
+        dict.fromkeys(ACTORS, "INVALID_REFRESH_TOKEN"),
+    ),
+    "signOut": Case(f"mutation {{ signOut {RESULT} }}", {}, SIGNED_IN),
+    "signOutEverywhere": Case("mutation { signOutEverywhere { __typename } }", {}, SIGNED_IN),
+    "changePassword": Case(
+        f"mutation ($input: ChangePasswordInput!) {{ changePassword(input: $input) {RESULT} }}",
+        {"input": {"currentPassword": PASSWORD, "newPassword": "another long passphrase"}},
+        SIGNED_IN,
+    ),
+    "requestPasswordReset": Case(
+        f'mutation {{ requestPasswordReset(email: "a@example.test") {RESULT} }}', {}, EVERYONE
+    ),
+    "resetPassword": Case(
+        f"mutation ($input: ResetPasswordInput!) {{ resetPassword(input: $input) {RESULT} }}",
+        {"input": {"token": "not-a-token", "newPassword": "another long passphrase"}},
+        dict.fromkeys(ACTORS, "INVALID_RESET_TOKEN"),
+    ),
+    "uploadAvatar": Case("(multipart)", {}, SIGNED_IN),
+    "deadJobs": Case("{ deadJobs { edges { node { id } } } }", {}, ADMINS_ONLY),
+    "requeueJob": Case(
+        f'mutation {{ requeueJob(input: {{id: "987654321"}}) {RESULT} }}',
+        {},
+        {**ADMINS_ONLY, "admin": "NOT_FOUND"},
+    ),
+}
+OWN_EMAILS = {"A": "a@example.test", "B": "b@example.test", "anonymous": "nobody@example.test"}
+
+
+def _fill(value: Any, world: World, actor: str, emails: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {key: _fill(inner, world, actor, emails) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_fill(inner, world, actor, emails) for inner in value]
+    if value == "@A":
+        return world.ids["A"]
+    if value == "@new":
+        return f"new-{actor}@example.test"
+    if value == "@own":
+        return emails[actor]
+    return value
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("field", list(SELF_SERVICE))
+async def test_self_service_root_fields_by_actor(
+    graphql: GraphQL,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    session_factory: SessionFactory,
+    engine: AsyncEngine,
+    identity: Identity,
+    field: str,
+    actor: str,
+) -> None:
+    world = await build_world(settings, session_factory, engine)
+    emails = {**OWN_EMAILS, **(await _staff_emails(engine))}
+    case = SELF_SERVICE[field]
+    token = world.tokens[actor]
+    before = await snapshot(engine)
+    if field == "uploadAvatar":
+        response = await upload(client, token, "me.png", png(), "image/png")
+        body = response.json()
+    else:
+        variables = _fill(case.variables, world, actor, emails)
+        body = await graphql(case.document, variables, token=token)
+    expected = case.expected[actor]
+    if expected in REQUEST_LEVEL:
+        assert [error["extensions"]["code"] for error in body["errors"]] == [expected]
+        assert await snapshot(engine) == before
+        return
+    assert "errors" not in body, body
+    result = body["data"][field]
+    if field == "viewer":
+        assert result == ({"id": world.ids[actor]} if actor != "anonymous" else None)
+    elif field == "nodes":
+        assert result == [{"id": world.ids["A"]}]
+    elif field == "serverInfo":
+        assert result == {"environment": "TEST"}
+    elif field == "deadJobs":
+        assert result == {"edges": []}
+    elif expected == OK:
+        assert result["__typename"].endswith("Success"), result
+    else:
+        assert result["code"] == expected
+        after = await snapshot(engine)  # a failed sign-in leaves its audit row, nothing else
+        assert {**after, "audit_events": []} == {**before, "audit_events": []}
+
+
+async def _staff_emails(engine: AsyncEngine) -> dict[str, str]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(select(col(User.role), col(User.email)))
+        by_role = {role: email for role, email in rows}
+    return {"moderator": by_role[Role.MODERATOR], "admin": by_role[Role.ADMIN]}
+
+
+COVERED_ELSEWHERE = {
+    "profile": "test_profile_fields_by_viewer",
+    "node": "test_profile_fields_by_viewer",
+    **{field: "test_mutations_on_a_by_actor" for field, _, _ in MUTATIONS.values()},
+}
+
+
+async def test_every_root_field_is_in_the_matrix() -> None:
+    schema = build_schema()
+    root_fields = {
+        name
+        for root in (schema._schema.query_type, schema._schema.mutation_type)
+        if root is not None
+        for name in root.fields
+    }
+    listed = set(SELF_SERVICE) | set(COVERED_ELSEWHERE)
+    assert root_fields - listed == set(), "add these root fields to the authorization matrix"
+    assert listed - root_fields == set(), "these matrix entries name no root field"
+    for case in SELF_SERVICE.values():
+        assert set(case.expected) == set(ACTORS)
+    for field in {field for field, _, _ in MUTATIONS.values()}:
+        assert any(MUTATIONS[name][0] == field for name in EXPECTED)

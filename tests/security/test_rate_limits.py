@@ -1,0 +1,232 @@
+"""Rate limits: per address, per user in cost units, authentication, and Redis outages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+import redis.asyncio as redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.engine import SessionFactory
+from app.db.models import RefreshToken, User
+from app.security.rate_limits import RateLimiter
+from app.settings import Settings
+from schema.errors import ApiError
+from services.throttle import InProcessThrottle, RedisThrottle
+from tests.auth_helpers import count_rows
+from tests.conftest import make_settings
+from tests.factories import PASSWORD, create_user, token_for
+from tests.security.gateways import client_for, codes, gateway, running_app
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.rate_limits]
+
+SERVER_INFO = {"query": "{ serverInfo { environment } }"}
+VIEWER = {"query": "{ viewer { displayName } }"}
+# A port nothing listens on: connections are refused at once.
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+def sign_up(email: str) -> dict[str, object]:
+    return {
+        "query": "mutation ($input: SignUpInput!) { signUp(input: $input) { __typename } }",
+        "variables": {
+            "input": {"email": email, "password": "a long passphrase", "displayName": "N"}
+        },
+    }
+
+
+def sign_in(email: str, password: str) -> dict[str, object]:
+    return {
+        "query": "mutation ($input: SignInInput!) { signIn(input: $input) { __typename } }",
+        "variables": {"input": {"email": email, "password": password}},
+    }
+
+
+async def test_per_address_limit_answers_429_with_retry_after(database_url: str) -> None:
+    async with gateway(database_url, rate_limits=True, rate_limit_ip_per_15min=3) as client:
+        for _ in range(3):
+            assert (await client.post("/graphql", json=SERVER_INFO)).status_code == 200
+        refused = await client.post("/graphql", json=SERVER_INFO)
+        assert (await client.get("/health")).status_code == 200  # probes are never limited
+    assert refused.status_code == 429
+    # GCRA: one request's worth of the 15 minutes comes back first.
+    assert refused.headers["retry-after"] == "300"
+    assert refused.json() == {
+        "errors": [
+            {
+                "message": "too many requests from this address; retry in 300 s",
+                "extensions": {"code": "RATE_LIMITED", "retryAfter": 300},
+            }
+        ]
+    }
+
+
+async def test_addresses_have_their_own_budgets(database_url: str) -> None:
+    settings = {"rate_limits": True, "rate_limit_ip_per_15min": 1}
+    async with running_app(database_url, **settings) as app:
+        async with client_for(app, "10.0.0.1") as first:
+            assert (await first.post("/graphql", json=SERVER_INFO)).status_code == 200
+            assert (await first.post("/graphql", json=SERVER_INFO)).status_code == 429
+        async with client_for(app, "10.0.0.2") as second:
+            assert (await second.post("/graphql", json=SERVER_INFO)).status_code == 200
+
+
+async def test_per_user_limit_counts_cost_units(
+    database_url: str, session_factory: SessionFactory, settings: Settings
+) -> None:
+    alice = await create_user(session_factory)
+    bob = await create_user(session_factory)
+    limits: dict[str, Any] = {
+        "rate_limits": True,
+        "rate_limit_user_per_minute": 3,
+        "rate_limit_cost_unit": 3,
+    }
+    async with gateway(database_url, **limits) as client:
+        headers = {"authorization": f"Bearer {token_for(settings, alice)}"}
+        # `viewer { displayName }` costs 3: one unit of the 3 a minute.
+        for _ in range(3):
+            ok = await client.post("/graphql", json=VIEWER, headers=headers)
+            assert ok.json()["data"]["viewer"]["displayName"] is not None
+        refused = await client.post("/graphql", json=VIEWER, headers=headers)
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "20"
+        assert refused.json()["errors"] == [
+            {
+                "message": "rate limit exceeded; retry in 20 s",
+                "extensions": {"code": "RATE_LIMITED", "retryAfter": 20},
+            }
+        ]
+        assert refused.json()["data"] is None
+        # Bob's budget is his own; anonymous clients are limited per address only.
+        bob_headers = {"authorization": f"Bearer {token_for(settings, bob)}"}
+        assert (await client.post("/graphql", json=VIEWER, headers=bob_headers)).status_code == 200
+        assert (await client.post("/graphql", json=VIEWER)).status_code == 200
+        # An operation costing 7 takes 3 units at once: all of Bob's remaining 2 are not enough.
+        heavy = {"query": "{ viewer { displayName bio location email phone } }"}
+        expensive = await client.post("/graphql", json=heavy, headers=bob_headers)
+        assert codes(expensive.json()) == ["RATE_LIMITED"]
+
+
+async def test_sign_ups_are_limited_per_address(database_url: str, engine: AsyncEngine) -> None:
+    async with gateway(database_url, rate_limits=True) as client:
+        for index in range(5):
+            body = (await client.post("/graphql", json=sign_up(f"n{index}@example.test"))).json()
+            assert body["data"]["signUp"]["__typename"] == "SignUpSuccess"
+        refused = await client.post("/graphql", json=sign_up("six@example.test"))
+    assert codes(refused.json()) == ["RATE_LIMITED"]
+    assert refused.headers["retry-after"] == "180"
+    assert await count_rows(engine, User) == 5
+
+
+async def test_redis_outage_fails_open_for_reads_and_closed_for_auth(
+    database_url: str, session_factory: SessionFactory, settings: Settings, engine: AsyncEngine
+) -> None:
+    user = await create_user(session_factory, display_name="Still Here")
+    token = token_for(settings, user)
+    async with gateway(database_url, redis_url=DEAD_REDIS, rate_limits=True) as client:
+        anonymous = await client.post("/graphql", json=SERVER_INFO)
+        signed_in = await client.post(
+            "/graphql", json=VIEWER, headers={"authorization": f"Bearer {token}"}
+        )
+        signing_in = await client.post("/graphql", json=sign_in(user.email, PASSWORD))
+        signing_up = await client.post("/graphql", json=sign_up("new@example.test"))
+    assert anonymous.json() == {"data": {"serverInfo": {"environment": "TEST"}}}
+    # The denylist is read from PostgreSQL while Redis is down: served, and still checked.
+    assert signed_in.json() == {"data": {"viewer": {"displayName": "Still Here"}}}
+    for refused in (signing_in, signing_up):
+        [error] = refused.json()["errors"]
+        assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE", "retryAfter": 5}
+        assert refused.headers["retry-after"] == "5"
+    assert await count_rows(engine, User) == 1
+    assert await count_rows(engine, RefreshToken) == 0
+
+
+async def test_revoked_tokens_stay_revoked_while_redis_is_down(
+    database_url: str,
+    session_factory: SessionFactory,
+    settings: Settings,
+    redis_url: str,
+) -> None:
+    user = await create_user(session_factory)
+    async with gateway(database_url, redis_url=redis_url) as client:
+        signed_in = await client.post("/graphql", json=sign_in(user.email, PASSWORD))
+        assert signed_in.json()["data"]["signIn"]["__typename"] == "SignInSuccess"
+        session = await client.post(
+            "/graphql",
+            json={
+                **sign_in(user.email, PASSWORD),
+                "query": "mutation ($input: SignInInput!) { signIn(input: $input) "
+                "{ ... on SignInSuccess { session { accessToken } } } }",
+            },
+        )
+        token = session.json()["data"]["signIn"]["session"]["accessToken"]
+        headers = {"authorization": f"Bearer {token}"}
+        out = await client.post(
+            "/graphql", json={"query": "mutation { signOut { __typename } }"}, headers=headers
+        )
+        assert out.json()["data"]["signOut"]["__typename"] == "SignOutSuccess"
+    async with gateway(database_url, redis_url=DEAD_REDIS) as client:
+        refused = await client.post("/graphql", json=VIEWER, headers=headers)
+    assert refused.status_code == 401
+    assert codes(refused.json()) == ["UNAUTHENTICATED"]
+
+
+async def test_limits_are_shared_through_redis(database_url: str, redis_url: str) -> None:
+    address = f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    settings = {"redis_url": redis_url, "rate_limits": True, "rate_limit_ip_per_15min": 2}
+    try:
+        async with gateway(database_url, client_address=address, **settings) as one:
+            assert (await one.post("/graphql", json=SERVER_INFO)).status_code == 200
+            async with gateway(database_url, client_address=address, **settings) as two:
+                assert (await two.post("/graphql", json=SERVER_INFO)).status_code == 200
+                assert (await two.post("/graphql", json=SERVER_INFO)).status_code == 429
+            assert (await one.post("/graphql", json=SERVER_INFO)).status_code == 429
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        await client.delete(f"bountyexpo:throttle:gcra:ip:{address}")
+        await client.aclose()
+
+
+async def test_gcra_allows_a_burst_then_one_unit_per_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("services.throttle.time.monotonic", lambda: clock[0])
+    throttle = InProcessThrottle()
+    decisions = [await throttle.consume("k", limit=3, period=60) for _ in range(4)]
+    assert [d.allowed for d in decisions] == [True, True, True, False]
+    assert [d.remaining for d in decisions[:3]] == [2, 1, 0]
+    assert decisions[3].retry_after == pytest.approx(20)
+    clock[0] += 20  # one interval later, one unit is back
+    assert (await throttle.consume("k", limit=3, period=60)).allowed
+    assert not (await throttle.consume("k", limit=3, period=60)).allowed
+    assert not (await throttle.consume("k", limit=3, period=60, cost=2)).allowed
+    assert (await throttle.consume("other", limit=3, period=60, cost=3)).allowed
+
+
+@pytest.mark.parametrize(
+    ("bucket", "outcome"),
+    [
+        ("ip", None),
+        ("user", None),
+        ("events", None),
+        ("auth", "SERVICE_UNAVAILABLE"),
+        ("payments", "SERVICE_UNAVAILABLE"),
+    ],
+)
+async def test_unreachable_limiter_fails_open_or_closed_per_bucket(
+    bucket: str, outcome: str | None
+) -> None:
+    client = redis.Redis.from_url(DEAD_REDIS)
+    limiter = RateLimiter(make_settings(rate_limits=True), RedisThrottle(client))
+    try:
+        if outcome is None:
+            assert await limiter.enforce(bucket, "someone") is None
+        else:
+            with pytest.raises(ApiError) as refused:
+                await limiter.enforce(bucket, "someone")
+            assert (refused.value.code, refused.value.extensions) == (outcome, {"retryAfter": 5})
+    finally:
+        await client.aclose()
