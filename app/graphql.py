@@ -40,6 +40,7 @@ from app.security.guard import OperationGuard, build_security
 from app.security.jwt import InvalidToken
 from app.security.limits import QueryLimits, within_timeout
 from app.settings import Settings
+from app.sockets import LegacyWSHandler, TransportWSHandler
 from resolvers import Mutation, Query
 from schema.context import Context
 from schema.errors import ERROR_TYPES, UNAUTHENTICATED
@@ -130,6 +131,9 @@ def build_schema(
 
 
 class GatewayView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
     def __init__(
         self,
         schema: strawberry.Schema,
@@ -150,6 +154,9 @@ class GatewayView(GraphQL[Context, None]):
             # Browser WebSocket handshakes from other origins are refused unless listed.
             allowed_origins=settings.cors_origins,
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+            # The legacy protocol's keep-alive loop is where app/sockets.py pings and re-checks.
+            keep_alive=True,
+            keep_alive_interval=settings.ws_ping_interval_seconds,
         )
         self.settings = settings
         self.session_factory = session_factory
@@ -192,6 +199,7 @@ class GatewayView(GraphQL[Context, None]):
         try:
             token = token_from_connection_params(context.connection_params)
             context.viewer = await authenticate(self.settings, self.identity.denylist, token)
+            context.access_token = token
         except InvalidToken as error:
             raise ConnectionRejectionError(
                 {"code": UNAUTHENTICATED, "message": str(error)}

@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     hsts_seconds: int = Field(default=31_536_000, ge=0)
     # A socket that has not sent `connection_init` by then is closed with 4408.
     ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Server pings keep mobile sockets open (Android drops them after ~10 s idle).
+    ws_ping_interval_seconds: float = Field(default=8.0, gt=0)
+    # How often an open socket's access token is checked again (sign-out, suspension, expiry).
+    ws_auth_recheck_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator(
         "cors_origins", "trusted_proxies", "worker_queues", "worker_modules", mode="before"

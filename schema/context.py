@@ -30,6 +30,8 @@ class Context:
     credentials_error: str | None = None
     # Set by strawberry from the WebSocket `connection_init` payload.
     connection_params: dict[str, Any] | None = None
+    # The socket's access token, re-checked while the socket lives (app/sockets.py).
+    access_token: str | None = None
     # The HTTP request or WebSocket, for headers and the client address.
     request: Any = field(default=None, repr=False)
     response: Any = field(default=None, repr=False)
