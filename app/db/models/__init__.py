@@ -1,12 +1,35 @@
 """SQLModel tables, one module per domain. Importing this package registers every table."""
 
 from app.db.models.base import metadata
+from app.db.models.bounties import (
+    Application,
+    ApplicationStatus,
+    Bounty,
+    BountyCategory,
+    BountyHistory,
+    BountyImage,
+    BountyStatus,
+    Review,
+    Submission,
+)
 from app.db.models.identity import AuditEvent, PasswordResetToken, RefreshToken, RevokedToken
 from app.db.models.jobs import QUEUE_TABLES, WorkerHeartbeat
+from app.db.models.payments import IdempotencyKey, PaymentCall
 from app.db.models.users import Role, User, UserStatus
 
 __all__ = [
     "QUEUE_TABLES",
+    "Application",
+    "ApplicationStatus",
+    "Bounty",
+    "BountyCategory",
+    "BountyHistory",
+    "BountyImage",
+    "BountyStatus",
+    "IdempotencyKey",
+    "PaymentCall",
+    "Review",
+    "Submission",
     "AuditEvent",
     "PasswordResetToken",
     "RefreshToken",
