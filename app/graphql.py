@@ -30,7 +30,8 @@ from app.middleware import request_id_of
 from app.security.auth import authenticate, bearer_token, token_from_connection_params
 from app.security.jwt import InvalidToken
 from app.settings import Settings
-from resolvers import Mutation, Query
+from resolvers import Mutation, Query, Subscription
+from schema.bounties import Bounty
 from schema.context import Context
 from schema.errors import ERROR_TYPES, UNAUTHENTICATED
 from schema.users import User
@@ -71,7 +72,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return GatewaySchema(
         query=Query,
         mutation=Mutation,
-        types=[User, *ERROR_TYPES],
+        subscription=Subscription,
+        types=[User, Bounty, *ERROR_TYPES],
         extensions=extensions,
         errors=ErrorFormatter(mask_unexpected=settings.is_production if settings else True),
         config=StrawberryConfig(auto_camel_case=True),

@@ -104,7 +104,7 @@ async def _set_status(
 
 
 def _changed(work: UnitOfWork, bounty_id: uuid.UUID, event: str) -> None:
-    work.publish(lifecycle.topic(bounty_id), {"bountyId": str(bounty_id), "applications": event})
+    lifecycle.announce(work, bounty_id, applications=event)
     work.after_commit(lambda: business_events.application_event(event))
 
 

@@ -141,7 +141,8 @@ def person_of(row: Sequence[Any], start: int = 0) -> PersonCard:
 
 def card_of(row: Sequence[Any]) -> BountyCard:
     images = row[_B + _P + 1]
-    return BountyCard(  # type: ignore[call-arg]  (positional: the column order above)
+    # Positional, in the column order above.
+    return BountyCard(  # type: ignore[call-arg]
         *row[:_B],
         row[_B + _P],
         [ImageCard(str(x[0]), x[1], x[2], x[3]) for x in orjson.loads(images)] if images else [],

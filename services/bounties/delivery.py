@@ -166,6 +166,8 @@ async def approve(
     async def run() -> BountyState:
         state = await lifecycle.load_state(work.session, viewer, bounty_id)
         require_poster(viewer, state, "approve the work")
+        if state.status is not S.SUBMITTED:  # DISPUTED -> COMPLETED is a moderator's call
+            raise lifecycle.refused(state.status, S.COMPLETED)
         completed = await lifecycle.transition(work, state, S.COMPLETED, actor_id=viewer.user_id)
         await _release(work, payments, state)
         return completed
@@ -213,6 +215,9 @@ async def resolve_dispute(
 
     async def run() -> BountyState:
         state = await lifecycle.load_state(work.session, viewer, bounty_id)
+        if state.status is not S.DISPUTED:
+            target = S.COMPLETED if outcome is DisputeOutcome.RELEASE_TO_HUNTER else S.CANCELLED
+            raise lifecycle.refused(state.status, target)
         if outcome is DisputeOutcome.RELEASE_TO_HUNTER:
             done = await lifecycle.transition(
                 work, state, S.COMPLETED, actor_id=viewer.user_id, note=text
@@ -229,7 +234,10 @@ async def resolve_dispute(
     return await _idempotent(work, viewer, key=key, operation="resolve", request=request, run=run)
 
 
-async def expire_due(work: UnitOfWork, *, payments: Payments, limit: int = 100) -> int:
+EXPIRE_BATCH = 100
+
+
+async def expire_due(work: UnitOfWork, *, payments: Payments, limit: int = EXPIRE_BATCH) -> int:
     """OPEN bounties whose deadline has passed become EXPIRED and are refunded (a schedule)."""
     rows = await work.session.scalars(
         select(col(Bounty.id))

@@ -155,10 +155,7 @@ async def update_bounty(
 
 
 def _announce(work: UnitOfWork, state: lifecycle.BountyState) -> None:
-    work.publish(
-        lifecycle.topic(state.id),
-        {"bountyId": str(state.id), "status": state.status.value, "previousStatus": None},
-    )
+    lifecycle.announce(work, state.id, edited=True)
 
 
 async def _editable(

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import Bounty, BountyHistory, BountyStatus
+from app.db.models.base import utcnow
 from services import business_events
 from services.bounties.errors import InvalidTransition
 from services.errors import NotFound
@@ -56,6 +57,12 @@ NOTIFY_JOB = "bounties.notify"
 
 def topic(bounty_id: uuid.UUID | str) -> str:
     return f"bounty:{bounty_id}"
+
+
+def announce(work: UnitOfWork, bounty_id: uuid.UUID, **fields: Any) -> None:
+    """A `bountyUpdated` event, delivered after commit."""
+    event = {"bountyId": str(bounty_id), "at": utcnow().isoformat(), **fields}
+    work.publish(topic(bounty_id), event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +175,7 @@ async def _effects(
         "previousStatus": state.status.value,
         "actorId": str(actor_id) if actor_id else None,
     }
-    work.publish(topic(state.id), change)
+    announce(work, state.id, **change)
     await work.enqueue(NOTIFY_JOB, change)
     event = _COUNTED.get(to)
     if event is not None:

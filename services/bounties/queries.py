@@ -11,11 +11,18 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 
 from app.db.engine import SessionFactory
-from app.db.models import ApplicationStatus, BountyHistory, BountyStatus
+from app.db.models import (
+    Application,
+    ApplicationStatus,
+    BountyCategory,
+    BountyHistory,
+    BountyStatus,
+)
 from services.bounties.cards import (
     BountyCard,
     a,
@@ -85,12 +92,19 @@ class ApplicationCard:
     status: ApplicationStatus
     created_at: datetime
     updated_at: datetime
+    currency: str  # the bounty's: a proposed amount is in it
 
 
 APPLICATION_COLUMNS = (
     a.id, a.bounty_id, a.hunter_id, a.message, a.proposed_amount, a.status, a.created_at,
-    a.updated_at,
+    a.updated_at, b.reward_currency,
 )  # fmt: skip
+
+
+def application_query() -> Select[Any]:
+    return select(*APPLICATION_COLUMNS).select_from(
+        Application.__table__.join(bounties_table, b.id == a.bounty_id)  # type: ignore[attr-defined]
+    )
 
 
 async def applications_by_bounty(
@@ -99,9 +113,7 @@ async def applications_by_bounty(
     """Batch for the loader; shown to the poster and staff only (`may_see_applications`)."""
     async with session_factory() as session:
         rows = await session.execute(
-            select(*APPLICATION_COLUMNS)
-            .where(a.bounty_id.in_(bounty_ids))
-            .order_by(a.created_at, a.id)
+            application_query().where(a.bounty_id.in_(bounty_ids)).order_by(a.created_at, a.id)
         )
         grouped: dict[uuid.UUID, list[ApplicationCard]] = defaultdict(list)
         for row in rows:
@@ -130,7 +142,7 @@ async def my_applications(
     after: str | None,
 ) -> Page[ApplicationCard]:
     size = page_size(first)
-    query = select(*APPLICATION_COLUMNS).where(a.hunter_id == viewer.user_id)
+    query = application_query().where(a.hunter_id == viewer.user_id)
     if status is not None:
         query = query.where(a.status == status)
     if after is not None:
@@ -186,3 +198,21 @@ async def history_by_bounty(
                 )
             )
     return [grouped.get(bounty_id, []) for bounty_id in bounty_ids]
+
+
+async def categories(session_factory: SessionFactory) -> list[str]:
+    async with session_factory() as session:
+        rows = await session.scalars(
+            select(BountyCategory.slug)  # type: ignore[call-overload]
+            .where(BountyCategory.active)
+            .order_by(BountyCategory.slug)
+        )
+        return list(rows)
+
+
+async def application_by_id(
+    session_factory: SessionFactory, application_id: uuid.UUID
+) -> ApplicationCard:
+    async with session_factory() as session:
+        row = (await session.execute(application_query().where(a.id == application_id))).one()
+    return ApplicationCard(*row)

@@ -109,3 +109,16 @@ async def reviews_by_subject(
         for row in rows:
             grouped[row[3]].append(ReviewCard(*row))
     return [grouped.get(user_id, []) for user_id in user_ids]
+
+
+async def review_by_id(session_factory: SessionFactory, review_id: uuid.UUID) -> ReviewCard:
+    r = Review.__table__.c  # type: ignore[attr-defined]
+    async with session_factory() as session:
+        row = (
+            await session.execute(
+                select(
+                    r.id, r.bounty_id, r.author_id, r.subject_id, r.rating, r.text, r.created_at
+                ).where(r.id == review_id)
+            )
+        ).one()
+    return ReviewCard(*row)
