@@ -131,14 +131,14 @@ APPLICATION_RESULT = """
 """
 
 CREATE = (
-    "mutation ($input: CreateBountyInput!) { createBounty(input: $input) { %s } }" % BOUNTY_RESULT
+    f"mutation ($input: CreateBountyInput!) {{ createBounty(input: $input) {{ {BOUNTY_RESULT} }} }}"
 )
 
 
 def mutation(name: str, input_type: str, result: str = BOUNTY_RESULT) -> str:
-    return "mutation ($input: %s!) { %s(input: $input) { %s %s } }" % (
-        input_type, name, result, TRANSITION,
-    )  # fmt: skip
+    return (
+        f"mutation ($input: {input_type}!) {{ {name}(input: $input) {{ {result} {TRANSITION} }} }}"
+    )
 
 
 PUBLISH = mutation("publishBounty", "BountyPaymentInput")

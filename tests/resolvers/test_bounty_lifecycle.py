@@ -72,14 +72,15 @@ async def test_a_bounty_goes_from_draft_to_completed_and_both_sides_review(
         "id": bounty, "status": "ASSIGNED", "hunter": {"id": global_id("User", hunter.id)},
     }  # fmt: skip
 
+    link = ["https://x.test/a.jpg"]
     steps = [
-        (SUBMIT, "submitWork", {"bountyId": bounty, "note": "Done", "attachments": ["https://x.test/a.jpg"]}, h, "SUBMITTED"),
-        (REQUEST_CHANGES, "requestChanges", {"bountyId": bounty, "note": "Still squeals"}, p, "CHANGES_REQUESTED"),
-        (SUBMIT, "submitWork", {"bountyId": bounty, "note": "Now it is quiet"}, h, "SUBMITTED"),
-        (APPROVE, "approveCompletion", {"bountyId": bounty, "idempotencyKey": "ok-1"}, p, "COMPLETED"),
-    ]  # fmt: skip
+        (SUBMIT, "submitWork", {"note": "Done", "attachments": link}, h, "SUBMITTED"),
+        (REQUEST_CHANGES, "requestChanges", {"note": "Still squeals"}, p, "CHANGES_REQUESTED"),
+        (SUBMIT, "submitWork", {"note": "Now it is quiet"}, h, "SUBMITTED"),
+        (APPROVE, "approveCompletion", {"idempotencyKey": "ok-1"}, p, "COMPLETED"),
+    ]
     for document, field, variables, token, status in steps:
-        result = await graphql(document, {"input": variables}, token=token)
+        result = await graphql(document, {"input": {"bountyId": bounty, **variables}}, token=token)
         assert result["data"][field]["bounty"]["status"] == status, result
 
     seen = (await graphql(HISTORY, {"id": bounty}, token=p))["data"]["bounty"]
@@ -162,7 +163,7 @@ ACTIONS: dict[str, tuple[str, str, str, frozenset[BountyStatus]]] = {
         "openDispute",
         "hunter",
         frozenset({S.ASSIGNED, S.SUBMITTED, S.CHANGES_REQUESTED}),
-    ),  # fmt: skip
+    ),
     "resolveDispute": (RESOLVE_DISPUTE, "resolveDispute", "moderator", frozenset({S.DISPUTED})),
 }
 TARGET = {
