@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, String, func, select, type_coerce
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.db.engine import SessionFactory
@@ -114,15 +114,14 @@ APPLICATION_COUNT = (
     .scalar_subquery()
 )
 # json_agg rather than an ORM relationship: the images of a page come with the page.
-IMAGES = type_coerce(
+IMAGES = (
     select(
         func.json_agg(
             aggregate_order_by(func.json_build_array(i.id, i.key, i.width, i.height), i.position)
         )
     )
     .where(i.bounty_id == b.id)
-    .scalar_subquery(),
-    String,
+    .scalar_subquery()
 )
 
 
@@ -140,12 +139,14 @@ def person_of(row: Sequence[Any], start: int = 0) -> PersonCard:
 
 
 def card_of(row: Sequence[Any]) -> BountyCard:
-    images = row[_B + _P + 1]
+    images = row[_B + _P + 1] or ()
+    if isinstance(images, str | bytes):  # drivers without a json codec hand over text
+        images = orjson.loads(images)
     # Positional, in the column order above.
     return BountyCard(  # type: ignore[call-arg]
         *row[:_B],
         row[_B + _P],
-        [ImageCard(str(x[0]), x[1], x[2], x[3]) for x in orjson.loads(images)] if images else [],
+        [ImageCard(str(x[0]), x[1], x[2], x[3]) for x in images],
         person_of(row, _B),
         row[_B + _P + 2] if len(row) > _B + _P + 2 else None,
     )
