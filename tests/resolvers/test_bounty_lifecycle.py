@@ -73,7 +73,7 @@ async def test_a_bounty_goes_from_draft_to_completed_and_both_sides_review(
     }  # fmt: skip
 
     link = ["https://x.test/a.jpg"]
-    steps = [
+    steps: list[tuple[str, str, dict[str, Any], str, str]] = [
         (SUBMIT, "submitWork", {"note": "Done", "attachments": link}, h, "SUBMITTED"),
         (REQUEST_CHANGES, "requestChanges", {"note": "Still squeals"}, p, "CHANGES_REQUESTED"),
         (SUBMIT, "submitWork", {"note": "Now it is quiet"}, h, "SUBMITTED"),
