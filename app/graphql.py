@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
@@ -56,6 +58,19 @@ class GatewaySchema(strawberry.Schema):
         context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
         self.errors.apply(result, getattr(context, "request_id", ""))
         return result
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        """Subscriptions (both WebSocket protocols come through here) get coded errors too."""
+        source = await super().stream(*args, **kwargs)
+        context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
+        return self._coded(source, getattr(context, "request_id", ""))
+
+    async def _coded(self, source: Any, request_id: str) -> AsyncGenerator[Any, None]:
+        async with contextlib.aclosing(source):
+            async for result in source:
+                if isinstance(result, ExecutionResult):
+                    self.errors.apply(result, request_id)
+                yield result
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Logging happens in ErrorFormatter, once, for unexpected errors only: not every typo."""
