@@ -3,6 +3,7 @@ admin and anonymous, against every bounty field with rules and every mutation.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -104,7 +105,8 @@ async def test_lists_of_your_own_need_a_sign_in_and_show_only_yours(
         assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-MUTATIONS = {
+Variables = Callable[[dict[str, str]], dict[str, Any]]
+MUTATIONS: dict[str, tuple[str, Variables]] = {
     "createBounty": (CREATE, lambda ids: NEW_BOUNTY),
     "updateBounty": (UPDATE, lambda ids: {"bountyId": ids["bounty"], "title": "Changed"}),
     "publishBounty": (PUBLISH, lambda ids: {"bountyId": ids["bounty"], "idempotencyKey": "k"}),

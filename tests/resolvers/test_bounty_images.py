@@ -77,7 +77,8 @@ async def test_images_are_checked_bounded_and_poster_only(
 
     removed = await graphql(REMOVE, {"id": image["id"]}, token=token)
     images = removed["data"]["removeBountyImage"]["bounty"]["images"]
-    assert len(images) == 7 and image["id"] not in [i["id"] for i in images]
+    assert len(images) == 7
+    assert image["id"] not in [i["id"] for i in images]
     assert (await client.get(image["url"])).status_code == 404
     gone = await graphql(REMOVE, {"id": image["id"]}, token=token)
     assert gone["data"]["removeBountyImage"] == {"__typename": "NotFoundError", "code": "NOT_FOUND"}

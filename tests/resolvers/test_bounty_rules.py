@@ -58,7 +58,8 @@ async def test_two_concurrent_accepts_on_one_bounty_exactly_one_wins(
         outcomes = [result["data"]["acceptApplication"] for result in results]
         winners = [o for o in outcomes if o["__typename"] == "ApplicationSuccess"]
         losers = [o for o in outcomes if o["__typename"] != "ApplicationSuccess"]
-        assert len(winners) == 1 and len(losers) == 1, outcomes
+        assert len(winners) == 1, outcomes
+        assert len(losers) == 1, outcomes
         assert losers[0]["code"] in ("INVALID_TRANSITION",)
         state = await bounty_snapshot(session_factory, bounty_id)
         assert state["status"] is BountyStatus.ASSIGNED
@@ -167,10 +168,11 @@ async def test_application_rules(
     mine = """{ myApplications { edges { node { status proposedAmount { amount currency }
       bounty { id } } } } }"""
     listed = (await graphql(mine, token=token_for(settings, hunter)))["data"]["myApplications"]
+    amount = {"amount": 1200, "currency": "USD"}
     assert [edge["node"] for edge in listed["edges"]] == [
-        {"status": "PENDING", "proposedAmount": {"amount": 1200, "currency": "USD"}, "bounty": {"id": bounty}},
-        {"status": "WITHDRAWN", "proposedAmount": {"amount": 1200, "currency": "USD"}, "bounty": {"id": bounty}},
-    ]  # fmt: skip
+        {"status": "PENDING", "proposedAmount": amount, "bounty": {"id": bounty}},
+        {"status": "WITHDRAWN", "proposedAmount": amount, "bounty": {"id": bounty}},
+    ]
 
 
 async def test_edits_follow_status_and_ownership(
