@@ -63,6 +63,7 @@ async def list_bounties(
     if after is not None:
         query = query.where(keyset(expression, descending, decode_cursor(after), sort))
     order = (expression.desc(), b.id.desc()) if descending else (expression.asc(), b.id.asc())
+    # app/db/engine.py sets plan_cache_mode=force_custom_plan: a generic plan sorts every row.
     query = query.order_by(*order).limit(size + 1)
     async with session_factory() as session:
         cards = [card_of(row) for row in await session.execute(query)]
