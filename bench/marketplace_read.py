@@ -133,6 +133,8 @@ async def in_process(url: str, requests: int, profile: bool) -> None:
                     for _ in range(requests):
                         await client.post("/graphql", content=BODY, headers=headers)
                 print(profiler.output_text(unicode=True, color=False, show_all=False))
+                if os.environ.get("BENCH_FLAT"):
+                    print(profiler.output_text(unicode=True, color=False, flat=True))
                 return
             samples = []
             for _ in range(requests):

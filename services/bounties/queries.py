@@ -6,6 +6,7 @@ page size. Batch functions here back the per-request loaders.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -45,6 +46,30 @@ from services.errors import InvalidInput
 from services.pagination import Page, decode_cursor, encode_cursor, page_size
 from services.viewer import Viewer
 
+UNFILTERED = BountyFilter()
+
+
+def _page_query(
+    viewer: Viewer | None,
+    where: BountyFilter,
+    sort: BountySort,
+    size: int,
+    after: str | None,
+    found: list[Any],
+) -> Select[Any]:
+    expression, descending = sort_key(sort, where)
+    query = card_query(expression.label("sort_key")).where(*found)
+    if after is not None:
+        query = query.where(keyset(expression, descending, decode_cursor(after), sort))
+    order = (expression.desc(), b.id.desc()) if descending else (expression.asc(), b.id.asc())
+    # app/db/engine.py sets plan_cache_mode=force_custom_plan: a generic plan sorts every row.
+    return query.order_by(*order).limit(size + 1)
+
+
+@functools.lru_cache(maxsize=512)
+def _first_page(sort: BountySort, size: int) -> Select[Any]:
+    return _page_query(None, UNFILTERED, sort, size, None, conditions(None, UNFILTERED))
+
 
 async def list_bounties(
     session_factory: SessionFactory,
@@ -58,13 +83,10 @@ async def list_bounties(
 ) -> Page[BountyCard]:
     size = page_size(first)
     found = conditions(viewer, where)
-    expression, descending = sort_key(sort, where)
-    query = card_query(expression.label("sort_key")).where(*found)
-    if after is not None:
-        query = query.where(keyset(expression, descending, decode_cursor(after), sort))
-    order = (expression.desc(), b.id.desc()) if descending else (expression.asc(), b.id.asc())
-    # app/db/engine.py sets plan_cache_mode=force_custom_plan: a generic plan sorts every row.
-    query = query.order_by(*order).limit(size + 1)
+    if where == UNFILTERED and after is None and sort is not BountySort.DISTANCE:
+        query = _first_page(sort, size)  # the hottest shape: built once, not per request
+    else:
+        query = _page_query(viewer, where, sort, size, after, found)
     async with session_factory() as session:
         cards = [card_of(row) for row in await session.execute(query)]
         total = None

@@ -91,6 +91,7 @@ async def test_the_embedded_worker_runs_jobs_schedules_and_reports_in_the_gatewa
         assert (
             sample("bountyexpo_jobs_processed_total", entrypoint="testing.record") == processed + 1
         )
+
         async def all_registered() -> bool:
             return len(await schedules(session_factory)) == 2
 
