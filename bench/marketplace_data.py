@@ -27,10 +27,37 @@ CATEGORIES = [
     "delivery", "design", "development", "handyman", "moving", "pets", "photography",
     "tutoring", "writing", "other",
 ]  # fmt: skip
-WORDS = (
-    "garden fence paint bike repair dog walk logo design move sofa tutor math photo wedding "
-    "translate letter clean flat assemble desk fix tap deliver parcel website bug cat sit"
-).split()
+WORDS = [
+    "garden",
+    "fence",
+    "paint",
+    "bike",
+    "repair",
+    "dog",
+    "walk",
+    "logo",
+    "design",
+    "move",
+    "sofa",
+    "tutor",
+    "math",
+    "photo",
+    "wedding",
+    "translate",
+    "letter",
+    "clean",
+    "flat",
+    "assemble",
+    "desk",
+    "fix",
+    "tap",
+    "deliver",
+    "parcel",
+    "website",
+    "bug",
+    "cat",
+    "sit",
+]
 STATUSES = (
     ["OPEN"] * 60 + ["DRAFT"] * 8 + ["ASSIGNED"] * 12 + ["COMPLETED"] * 12 + ["CANCELLED"] * 8
 )
@@ -42,7 +69,7 @@ def database_name() -> str:
 
 
 def _users(rng: random.Random) -> list[tuple[Any, ...]]:
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for number in range(USERS):
         count = rng.choice((0, 0, 1, 2, 5))
         rows.append((
@@ -54,7 +81,7 @@ def _users(rng: random.Random) -> list[tuple[Any, ...]]:
 
 
 def _bounties(rng: random.Random, user_ids: list[uuid.UUID]) -> list[tuple[Any, ...]]:
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for _ in range(BOUNTIES):
         words = rng.sample(WORDS, 4)
         remote = rng.random() < 0.3
@@ -81,7 +108,7 @@ def _applications(
     rng: random.Random, bounties: list[tuple[Any, ...]], user_ids: list[uuid.UUID]
 ) -> list[tuple[Any, ...]]:
     seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     while len(rows) < APPLICATIONS:
         bounty = rng.choice(bounties)
         hunter = rng.choice(user_ids)
@@ -97,7 +124,7 @@ def _applications(
 
 
 def _images(rng: random.Random, bounties: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for bounty in bounties:
         for position in range(rng.choice((0, 0, 1, 2))):
             key = f"bounties/{bounty[0]}/{rng.getrandbits(128):032x}.jpg"
@@ -106,7 +133,7 @@ def _images(rng: random.Random, bounties: list[tuple[Any, ...]]) -> list[tuple[A
 
 
 async def _load(url: str) -> None:
-    rng = random.Random(20261126)  # noqa: S311  (a reproducible data set, not a secret)
+    rng = random.Random(20261126)
     users = _users(rng)
     user_ids = [row[0] for row in users]
     bounties = _bounties(rng, user_ids)

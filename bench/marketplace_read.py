@@ -87,13 +87,12 @@ def gateway(url: str, port: int) -> Iterator[str]:
 
 
 def check(base: str) -> None:
-    response = httpx.post(
-        f"{base}/graphql", content=BODY, headers={"content-type": "application/json"}
-    )
+    headers = {"content-type": "application/json"}
+    response = httpx.post(f"{base}/graphql", content=BODY, headers=headers)
     edges = response.json()["data"]["bounties"]["edges"]
     assert len(edges) == 20, response.text
     for _ in range(200):  # warm the caches, the pool and the prepared statements
-        httpx.post(f"{base}/graphql", content=BODY, headers={"content-type": "application/json"})
+        httpx.post(f"{base}/graphql", content=BODY, headers=headers)
 
 
 def run_wrk(base: str, duration: int, connections: int) -> None:
@@ -102,10 +101,10 @@ def run_wrk(base: str, duration: int, connections: int) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA % BODY.decode())
     try:
+        command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", script.name]
         output = subprocess.run(
-            ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", script.name, f"{base}/graphql"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
+            [*command, f"{base}/graphql"], capture_output=True, text=True, check=True
+        ).stdout
     finally:
         os.unlink(script.name)
     line = next(line for line in output.splitlines() if line.startswith("RESULT"))
@@ -142,9 +141,10 @@ async def in_process(url: str, requests: int, profile: bool) -> None:
                 await client.post("/graphql", content=BODY, headers=headers)
                 samples.append((time.perf_counter() - started) * 1e6)
             ordered = sorted(samples)
+            p50, p95 = ordered[len(ordered) // 2], ordered[int(len(ordered) * 0.95)]
             print(
                 f"in process, sequential: mean {statistics.fmean(ordered):.0f} µs, "
-                f"p50 {ordered[len(ordered) // 2]:.0f} µs, p95 {ordered[int(len(ordered) * 0.95)]:.0f} µs"
+                f"p50 {p50:.0f} µs, p95 {p95:.0f} µs"
             )
 
 
