@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Any
 
@@ -41,7 +43,8 @@ from app.security.jwt import InvalidToken
 from app.security.limits import QueryLimits, within_timeout
 from app.settings import Settings
 from app.sockets import LegacyWSHandler, TransportWSHandler
-from resolvers import Mutation, Query
+from resolvers import Mutation, Query, Subscription
+from schema.bounties import Bounty
 from schema.context import Context
 from schema.errors import ERROR_TYPES, UNAUTHENTICATED
 from schema.users import User
@@ -76,6 +79,19 @@ class GatewaySchema(strawberry.Schema):
         if self.count_errors:  # here, not in an extension: codes exist only once applied
             record_errors(result.errors)
         return result
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        """Subscriptions (both WebSocket protocols come through here) get coded errors too."""
+        source = await super().stream(*args, **kwargs)
+        context = kwargs.get("context_value", args[2] if len(args) > 2 else None)
+        return self._coded(source, getattr(context, "request_id", ""))
+
+    async def _coded(self, source: Any, request_id: str) -> AsyncGenerator[Any, None]:
+        async with contextlib.aclosing(source):
+            async for result in source:
+                if isinstance(result, ExecutionResult):
+                    self.errors.apply(result, request_id)
+                yield result
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Logging happens in ErrorFormatter, once, for unexpected errors only: not every typo."""
@@ -113,7 +129,8 @@ def build_schema(
         count_errors=metrics_enabled,
         query=Query,
         mutation=Mutation,
-        types=[User, *ERROR_TYPES],
+        subscription=Subscription,
+        types=[User, Bounty, *ERROR_TYPES],
         extensions=extensions,
         errors=ErrorFormatter(
             mask_unexpected=settings.is_production if settings else True,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.accounts import AccountMutations
+from resolvers.bounties import BountyQueries, BountySubscriptions
+from resolvers.bounty_mutations import BountyMutations
 from resolvers.jobs import JobMutations, JobQueries
 from resolvers.nodes import NodeQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
@@ -13,13 +15,18 @@ from resolvers.users import UserMutations, UserQueries
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(NodeQueries, UserQueries, ProfileQueries, ServerQueries, JobQueries):
+class Query(NodeQueries, UserQueries, ProfileQueries, ServerQueries, JobQueries, BountyQueries):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AccountMutations, ProfileMutations, UserMutations, JobMutations):
+class Mutation(AccountMutations, ProfileMutations, UserMutations, JobMutations, BountyMutations):
     pass
 
 
-__all__ = ["Mutation", "Query"]
+@strawberry.type(description="Live updates over WebSocket (graphql-transport-ws or graphql-ws).")
+class Subscription(BountySubscriptions):
+    pass
+
+
+__all__ = ["Mutation", "Query", "Subscription"]

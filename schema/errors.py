@@ -29,6 +29,14 @@ class ErrorCode(Enum):
     UNSUPPORTED_IMAGE = "UNSUPPORTED_IMAGE"
     IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
     IMAGE_DIMENSIONS_TOO_LARGE = "IMAGE_DIMENSIONS_TOO_LARGE"
+    # Marketplace
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    ALREADY_APPLIED = "ALREADY_APPLIED"
+    OWN_BOUNTY = "OWN_BOUNTY"
+    TOO_MANY_IMAGES = "TOO_MANY_IMAGES"
+    ALREADY_REVIEWED = "ALREADY_REVIEWED"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    PAYMENT_FAILED = "PAYMENT_FAILED"
 
 
 @strawberry.interface(description="An expected failure of a mutation, returned as data.")
@@ -101,6 +109,58 @@ class InvalidImageError(UserError):
     pass
 
 
+# Marketplace
+
+
+@strawberry.type(
+    description="The bounty (or application) is not in a state this action starts from; "
+    "`currentStatus` says where it is now, `attemptedStatus` where the action leads."
+)
+class InvalidTransitionError(UserError):
+    current_status: str | None = None
+    attempted_status: str | None = None
+
+    @classmethod
+    def from_domain(cls, error: DomainError) -> InvalidTransitionError:
+        return cls(
+            code=ErrorCode.INVALID_TRANSITION,
+            message=error.message,
+            field=error.field,
+            current_status=getattr(error, "current", None),
+            attempted_status=getattr(error, "target", None),
+        )
+
+
+@strawberry.type(description="You already have a pending or accepted application here.")
+class AlreadyAppliedError(UserError):
+    pass
+
+
+@strawberry.type(description="Posters cannot apply to their own bounties.")
+class OwnBountyError(UserError):
+    pass
+
+
+@strawberry.type(description="A bounty has at most 8 images.")
+class TooManyImagesError(UserError):
+    pass
+
+
+@strawberry.type(description="Each side reviews a completed bounty once.")
+class AlreadyReviewedError(UserError):
+    pass
+
+
+@strawberry.type(description="This idempotency key was used with a different request.")
+class IdempotencyKeyReusedError(UserError):
+    pass
+
+
+@strawberry.type(description="The payments provider refused the money movement; nothing changed.")
+class PaymentFailedError(UserError):
+    pass
+
+
 _ERROR_TYPES: dict[str, type[UserError]] = {
     "NOT_FOUND": NotFoundError,
     "INVALID_INPUT": InvalidInputError,
@@ -115,6 +175,13 @@ _ERROR_TYPES: dict[str, type[UserError]] = {
     "UNSUPPORTED_IMAGE": InvalidImageError,
     "IMAGE_TOO_LARGE": InvalidImageError,
     "IMAGE_DIMENSIONS_TOO_LARGE": InvalidImageError,
+    "INVALID_TRANSITION": InvalidTransitionError,
+    "ALREADY_APPLIED": AlreadyAppliedError,
+    "OWN_BOUNTY": OwnBountyError,
+    "TOO_MANY_IMAGES": TooManyImagesError,
+    "ALREADY_REVIEWED": AlreadyReviewedError,
+    "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReusedError,
+    "PAYMENT_FAILED": PaymentFailedError,
 }
 
 # Types a union may not reference yet still belong in the schema, so clients can rely on them.
@@ -126,6 +193,10 @@ def user_error(error: DomainError) -> UserError:
     error_type = _ERROR_TYPES.get(error.code)
     if error_type is None:
         raise KeyError(f"no UserError type for domain error code {error.code!r}") from error
+    from_domain = getattr(error_type, "from_domain", None)
+    if from_domain is not None:  # error types with fields of their own
+        member: UserError = from_domain(error)
+        return member
     return error_type(code=ErrorCode(error.code), message=error.message, field=error.field)
 
 

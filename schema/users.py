@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
@@ -17,7 +17,11 @@ from strawberry import relay
 from app.db.models import Role, UserStatus
 from app.db.models import User as UserRow
 from schema.context import Info
+from services.bounties.cards import PersonCard
 from services.viewer import Viewer
+
+if TYPE_CHECKING:
+    from schema.reviews import Review
 
 # The table's enum is the API's: registering it keeps one list of roles.
 strawberry.enum(Role, description="What an account may do beyond its own data.")
@@ -46,6 +50,10 @@ class User(relay.Node):
     avatar_url: str | None = strawberry.field(
         default=None, description="Path of the avatar image on this server, e.g. `/media/...`."
     )
+    rating: float | None = strawberry.field(
+        default=None, description="Average review rating (1-5); null before the first review."
+    )
+    review_count: int = 0
     private_email: strawberry.Private[str] = ""
     private_phone: strawberry.Private[str | None] = None
     private_status: strawberry.Private[UserStatus] = UserStatus.ACTIVE
@@ -73,8 +81,17 @@ class User(relay.Node):
             return self.private_status
         return None
 
+    @strawberry.field(description="Reviews this user received, newest first (at most 50).")
+    async def reviews(
+        self, info: Info
+    ) -> list[Annotated[Review, strawberry.lazy("schema.reviews")]]:
+        from schema.reviews import Review
+
+        cards = await info.context.loaders.reviews_by_user.load(uuid.UUID(self.id))
+        return [Review.from_card(card) for card in cards]
+
     @classmethod
-    def from_row(cls, row: UserRow, *, shown_to_owner: bool = False) -> Self:
+    def from_row(cls, row: UserRow | PersonCard, *, shown_to_owner: bool = False) -> Self:
         return cls(
             id=str(row.id),
             display_name=row.display_name,
@@ -84,6 +101,8 @@ class User(relay.Node):
             skills=list(row.skills or ()),
             location=row.location,
             avatar_url=f"/media/{row.avatar_key}" if row.avatar_key else None,
+            rating=round(row.rating_sum / row.rating_count, 2) if row.rating_count else None,
+            review_count=row.rating_count,
             private_email=row.email,
             private_phone=row.phone,
             private_status=row.status,

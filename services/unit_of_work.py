@@ -9,7 +9,7 @@ subscriber ever hears of a change that did not happen.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,10 +33,15 @@ class Publisher(Protocol):
 class UnitOfWork:
     session: AsyncSession
     pending_events: list[tuple[str, Event]] = field(default_factory=list)
+    pending_callbacks: list[Callable[[], None]] = field(default_factory=list)
 
     def publish(self, topic: str, event: Event) -> None:
         """Deliver `event` to `topic` subscribers after commit."""
         self.pending_events.append((topic, event))
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` (e.g. count a business event) once the transaction has committed."""
+        self.pending_callbacks.append(callback)
 
     async def enqueue(
         self,
@@ -66,7 +71,12 @@ async def unit_of_work(
         work = UnitOfWork(session)
         async with session.begin():
             yield work
-    # Committed. A failed publish must not turn a committed mutation into an error response.
+    # Committed. A failed effect must not turn a committed mutation into an error response.
+    for callback in work.pending_callbacks:
+        try:
+            callback()
+        except Exception:
+            logger.exception("after-commit callback failed")
     for topic, event in work.pending_events:
         try:
             await publisher.publish(topic, event)

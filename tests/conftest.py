@@ -87,7 +87,7 @@ async def _truncate_tables_after_test(engine: AsyncEngine) -> AsyncIterator[None
     # Truncation rather than a rolled-back transaction: the app commits for real, runs
     # concurrent sessions, and other processes (workers) see what a test wrote.
     yield
-    names = [table.name for table in metadata.sorted_tables]
+    names = [t.name for t in metadata.sorted_tables if not t.info.get("reference_data")]
     names += QUEUE_TABLES  # PgQueuer's jobs, logs and schedules: not in our metadata
     tables = ", ".join(f'"{name}"' for name in names)
     async with engine.begin() as connection:

@@ -26,6 +26,10 @@ def create_engine(settings: Settings, url: str) -> AsyncEngine:
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),
                 "application_name": "bountyexpo",
+                # Plan every execution with its values: after five runs a prepared statement may
+                # switch to a generic plan, which for the bounty list (a status, a small LIMIT)
+                # sorted every matching row: 0.5 ms became 90 ms on 100k bounties.
+                "plan_cache_mode": "force_custom_plan",
             }
         },
     )

@@ -91,8 +91,12 @@ async def test_the_embedded_worker_runs_jobs_schedules_and_reports_in_the_gatewa
         assert (
             sample("bountyexpo_jobs_processed_total", entrypoint="testing.record") == processed + 1
         )
-        await until(lambda: schedules(session_factory))
-        assert await schedules(session_factory) == ["system.heartbeat"]
+
+        async def all_registered() -> bool:
+            return len(await schedules(session_factory)) == 2
+
+        await until(all_registered)
+        assert sorted(await schedules(session_factory)) == ["bounties.expire", "system.heartbeat"]
 
     assert await worker_heartbeats(session_factory) == []  # a clean stop removes its row
 

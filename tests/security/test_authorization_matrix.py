@@ -26,6 +26,7 @@ from services.identity import Identity
 from tests.conftest import GraphQL
 from tests.factories import PASSWORD, create_user, global_id, token_for
 from tests.resolvers.test_avatars import png, upload
+from tests.resolvers.test_bounty_authorization import MUTATIONS as BOUNTY_MUTATIONS
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.authorization]
 
@@ -328,6 +329,8 @@ SELF_SERVICE: dict[str, Case] = {
     ),
     "uploadAvatar": Case("(multipart)", {}, SIGNED_IN),
     "deadJobs": Case("{ deadJobs { edges { node { id } } } }", {}, ADMINS_ONLY),
+    "bounties": Case("{ bounties(first: 5) { totalCount } }", {}, EVERYONE),
+    "bountyCategories": Case("{ bountyCategories }", {}, EVERYONE),
     "requeueJob": Case(
         f'mutation {{ requeueJob(input: {{id: "987654321"}}) {RESULT} }}',
         {},
@@ -389,6 +392,10 @@ async def test_self_service_root_fields_by_actor(
         assert result == {"environment": "TEST"}
     elif field == "deadJobs":
         assert result == {"edges": []}
+    elif field == "bounties":
+        assert result == {"totalCount": 0}
+    elif field == "bountyCategories":
+        assert len(result) > 0
     elif expected == OK:
         assert result["__typename"].endswith("Success"), result
     else:
@@ -408,6 +415,16 @@ COVERED_ELSEWHERE = {
     "profile": "test_profile_fields_by_viewer",
     "node": "test_profile_fields_by_viewer",
     **{field: "test_mutations_on_a_by_actor" for field, _, _ in MUTATIONS.values()},
+    # The marketplace's own matrix: poster, hunter, applicant, stranger, staff, anonymous.
+    "bounty": "test_field_visibility_on_an_assigned_and_on_a_draft_bounty",
+    "myBounties": "test_lists_of_your_own_need_a_sign_in_and_show_only_yours",
+    "myApplications": "test_lists_of_your_own_need_a_sign_in_and_show_only_yours",
+    **dict.fromkeys(
+        BOUNTY_MUTATIONS, "test_every_mutation_refuses_the_wrong_people_and_changes_nothing"
+    ),
+    "addBountyImage": "test_images_are_checked_bounded_and_poster_only",
+    "removeBountyImage": "test_only_the_poster_removes_an_image",
+    "reviewUser": "test_bounty_lifecycle.py (reviews: once per side, strangers NOT_ALLOWED)",
 }
 
 

@@ -10,14 +10,15 @@ import redis.asyncio as redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import SessionFactory
-from app.db.models import RefreshToken, User
+from app.db.models import Bounty, BountyStatus, PaymentCall, RefreshToken, User
 from app.security.rate_limits import RateLimiter
 from app.settings import Settings
 from schema.errors import ApiError
 from services.throttle import InProcessThrottle, RedisThrottle
 from tests.auth_helpers import count_rows
+from tests.bounty_factories import PUBLISH, insert_bounty
 from tests.conftest import make_settings
-from tests.factories import PASSWORD, create_user, token_for
+from tests.factories import PASSWORD, create_user, global_id, token_for
 from tests.security.gateways import client_for, codes, gateway, running_app
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.rate_limits]
@@ -230,3 +231,32 @@ async def test_unreachable_limiter_fails_open_or_closed_per_bucket(
             assert (refused.value.code, refused.value.extensions) == (outcome, {"retryAfter": 5})
     finally:
         await client.aclose()
+
+
+async def test_money_moving_mutations_are_limited_per_user(
+    database_url: str, session_factory: SessionFactory, settings: Settings, engine: AsyncEngine
+) -> None:
+    poster = await create_user(session_factory)
+    drafts = [
+        await insert_bounty(session_factory, poster, status=BountyStatus.DRAFT) for _ in range(3)
+    ]
+    headers = {"authorization": f"Bearer {token_for(settings, poster)}"}
+
+    def publish(bounty_id: uuid.UUID) -> dict[str, object]:
+        key = f"publish-{bounty_id}"
+        variables = {"input": {"bountyId": global_id("Bounty", bounty_id), "idempotencyKey": key}}
+        return {"query": PUBLISH, "variables": variables}
+
+    limits: dict[str, Any] = {"rate_limits": True, "rate_limit_payments_per_minute": 2}
+    async with gateway(database_url, **limits) as client:
+        for bounty_id in drafts[:2]:
+            body = (await client.post("/graphql", json=publish(bounty_id), headers=headers)).json()
+            assert body["data"]["publishBounty"]["__typename"] == "BountySuccess", body
+        refused = await client.post("/graphql", json=publish(drafts[2]), headers=headers)
+    assert codes(refused.json()) == ["RATE_LIMITED"]
+    assert int(refused.headers["retry-after"]) > 0
+    assert await count_rows(engine, PaymentCall) == 2  # the third funding never happened
+    async with session_factory() as session:
+        third = await session.get(Bounty, drafts[2])
+    assert third is not None
+    assert third.status is BountyStatus.DRAFT

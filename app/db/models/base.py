@@ -33,10 +33,12 @@ def updated_at_column() -> sa.Column[datetime]:
     )
 
 
-def enum_column(enum: type[StrEnum], name: str, default: StrEnum) -> sa.Column[str]:
+def enum_column(
+    enum: type[StrEnum], name: str, default: StrEnum, *, length: int = 16
+) -> sa.Column[str]:
     """A VARCHAR with a CHECK constraint: new members need no ALTER TYPE, reads give members."""
     return sa.Column(
-        sa.Enum(enum, native_enum=False, create_constraint=True, length=16, name=name),
+        sa.Enum(enum, native_enum=False, create_constraint=True, length=length, name=name),
         nullable=False,
         server_default=default.value,
     )

@@ -54,5 +54,12 @@ class User(SQLModel, table=True):
     location: str | None = Field(default=None, sa_column=sa.Column(sa.String(120)))
     phone: str | None = Field(default=None, sa_column=sa.Column(sa.String(32)))
     avatar_key: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
+    # Reviews received, kept in step with `reviews` in the same transaction: rating without a join.
+    rating_sum: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    rating_count: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=updated_at_column())

@@ -1,0 +1,370 @@
+"""Root fields that change bounties and applications: thin calls into services/bounties."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import strawberry
+from starlette.datastructures import UploadFile
+from strawberry.file_uploads import Upload
+
+from app.security.permissions import IsAuthenticated, IsStaff
+from app.security.rate_limits import limit_request
+from resolvers.bounties import node_uuid
+from resolvers.mutations import identity_of, mutate, require_viewer
+from schema import bounty_results as results
+from schema.bounties import Bounty, BountyApplication, BountyImage
+from schema.bounty_inputs import (
+    ApplicationInput,
+    ApplyToBountyInput,
+    BountyNoteInput,
+    BountyPaymentInput,
+    CancelBountyInput,
+    CreateBountyInput,
+    ResolveDisputeInput,
+    ReviewUserInput,
+    SubmitWorkInput,
+    UpdateBountyInput,
+)
+from schema.context import Info
+from schema.errors import UserError
+from schema.reviews import Review
+from services.avatars import MAX_BYTES
+from services.bounties import applications, cards, delivery, drafting, queries, reviews
+from services.payments import Payments, payments_for
+from services.unit_of_work import UnitOfWork
+from services.viewer import Viewer
+
+UPDATABLE = ("title", "description", "category", "reward", "location", "remote", "deadline")
+
+
+async def fresh_bounty(info: Info, bounty_id: uuid.UUID) -> Bounty:
+    """The bounty as committed (read past the request's loader cache)."""
+    [card] = await cards.cards_by_id(info.context.session_factory, [bounty_id])
+    assert card is not None
+    return Bounty.from_card(card)
+
+
+async def _bounty_result(info: Info, run: Callable[[UnitOfWork], Awaitable[uuid.UUID]]) -> Any:
+    bounty_id = await mutate(info, run)
+    if isinstance(bounty_id, UserError):
+        return bounty_id
+    return results.BountySuccess(bounty=await fresh_bounty(info, bounty_id))
+
+
+async def _application_result(info: Info, run: Callable[[UnitOfWork], Awaitable[uuid.UUID]]) -> Any:
+    application_id = await mutate(info, run)
+    if isinstance(application_id, UserError):
+        return application_id
+    card = await queries.application_by_id(info.context.session_factory, application_id)
+    return results.ApplicationSuccess(
+        application=BountyApplication.from_card(card),
+        bounty=await fresh_bounty(info, card.bounty_id),
+    )
+
+
+def _values(source: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in names:
+        value = getattr(source, name)
+        if value is strawberry.UNSET:
+            continue
+        if name == "reward":
+            if value is None:
+                continue
+            values["reward_amount"], values["reward_currency"] = value.amount, value.currency
+        elif name == "location":
+            values[name] = (value.latitude, value.longitude, value.place_name) if value else None
+        else:
+            values[name] = value
+    return values
+
+
+async def money_mover(info: Info) -> tuple[Viewer, Payments]:
+    """The viewer and payments of a mutation that moves money, within the payments rate limit
+    (fail closed: no money moves while the limiter cannot count)."""
+    viewer = require_viewer(info)
+    await limit_request(info.context, "payments", f"user:{viewer.user_id}")
+    return viewer, payments_for(info.context.settings)
+
+
+@strawberry.type
+class BountyMutations:
+    @strawberry.mutation(
+        description="A new DRAFT bounty of yours.", permission_classes=[IsAuthenticated]
+    )
+    async def create_bounty(
+        self, info: Info, input: CreateBountyInput
+    ) -> results.CreateBountyResult:
+        viewer = require_viewer(info)
+        values = _values(input, UPDATABLE)
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            return await drafting.create_bounty(work, viewer, values=values)
+
+        return cast(results.CreateBountyResult, await _bounty_result(info, run))
+
+    @strawberry.mutation(
+        description="Poster only, while DRAFT or OPEN; the reward only while DRAFT.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def update_bounty(
+        self, info: Info, input: UpdateBountyInput
+    ) -> results.UpdateBountyResult:
+        viewer = require_viewer(info)
+        bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
+        changes = drafting.BountyChanges(values=_values(input, UPDATABLE))
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            await drafting.update_bounty(work, viewer, bounty_id=bounty_id, changes=changes)
+            return bounty_id
+
+        return cast(results.UpdateBountyResult, await _bounty_result(info, run))
+
+    @strawberry.mutation(
+        description="Add an image (multipart request; same checks as avatars; at most 8).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def add_bounty_image(
+        self, info: Info, bounty_id: strawberry.relay.GlobalID, file: Upload
+    ) -> results.AddBountyImageResult:
+        viewer, media = require_viewer(info), identity_of(info).media
+        target = node_uuid(bounty_id, "Bounty", field="bountyId")
+        data = await cast(UploadFile, file).read(MAX_BYTES + 1)
+        image_ids: list[uuid.UUID] = []
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            image_ids.append(
+                await drafting.add_image(work, viewer, media=media, bounty_id=target, data=data)
+            )
+            return target
+
+        outcome = await _bounty_result(info, run)
+        if not isinstance(outcome, results.BountySuccess):
+            return cast(results.AddBountyImageResult, outcome)
+        image = next(i for i in outcome.bounty.images if i.id == str(image_ids[0]))
+        return results.BountyImageSuccess(bounty=outcome.bounty, image=image)
+
+    @strawberry.mutation(description="Remove an image.", permission_classes=[IsAuthenticated])
+    async def remove_bounty_image(
+        self, info: Info, image_id: strawberry.ID
+    ) -> results.RemoveBountyImageResult:
+        viewer, media = require_viewer(info), identity_of(info).media
+        try:
+            target = uuid.UUID(str(image_id))
+        except ValueError:
+            target = uuid.UUID(int=0)  # matches no image: NOT_FOUND
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            return await drafting.remove_image(work, viewer, media=media, image_id=target)
+
+        outcome = await _bounty_result(info, run)
+        if not isinstance(outcome, results.BountySuccess):
+            return cast(results.RemoveBountyImageResult, outcome)
+        return results.BountyImageSuccess(bounty=outcome.bounty, image=None)
+
+    @strawberry.mutation(
+        description="Fund the reward (payments) and open the bounty to hunters.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def publish_bounty(
+        self, info: Info, input: BountyPaymentInput
+    ) -> results.PublishBountyResult:
+        viewer, payments = await money_mover(info)
+        bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            return await delivery.publish(
+                work, viewer, payments=payments, bounty_id=bounty_id, key=input.idempotency_key
+            )
+
+        return cast(results.PublishBountyResult, await _bounty_result(info, run))
+
+    @strawberry.mutation(
+        description="Poster: cancel a DRAFT, FUNDING_PENDING or OPEN bounty; funds are refunded.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def cancel_bounty(
+        self, info: Info, input: CancelBountyInput
+    ) -> results.CancelBountyResult:
+        viewer, payments = await money_mover(info)
+        bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            return await delivery.cancel(
+                work, viewer, payments=payments, bounty_id=bounty_id,
+                key=input.idempotency_key, note=input.note,
+            )  # fmt: skip
+
+        return cast(results.CancelBountyResult, await _bounty_result(info, run))
+
+    @strawberry.mutation(
+        description="Offer to do an OPEN bounty (one active application per bounty).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def apply_to_bounty(
+        self, info: Info, input: ApplyToBountyInput
+    ) -> results.ApplyToBountyResult:
+        viewer = require_viewer(info)
+        bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            return await applications.apply(
+                work, viewer, bounty_id=bounty_id, message=input.message,
+                proposed_amount=input.proposed_amount,
+            )  # fmt: skip
+
+        return cast(results.ApplyToBountyResult, await _application_result(info, run))
+
+    @strawberry.mutation(
+        description="Withdraw your pending application.", permission_classes=[IsAuthenticated]
+    )
+    async def withdraw_application(
+        self, info: Info, input: ApplicationInput
+    ) -> results.WithdrawApplicationResult:
+        return cast(
+            results.WithdrawApplicationResult,
+            await _on_application(info, input, applications.withdraw),
+        )
+
+    @strawberry.mutation(
+        description="Poster: assign the bounty to this applicant; other pending ones are rejected.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def accept_application(
+        self, info: Info, input: ApplicationInput
+    ) -> results.AcceptApplicationResult:
+        return cast(
+            results.AcceptApplicationResult, await _on_application(info, input, applications.accept)
+        )
+
+    @strawberry.mutation(
+        description="Poster: turn a pending application down.", permission_classes=[IsAuthenticated]
+    )
+    async def reject_application(
+        self, info: Info, input: ApplicationInput
+    ) -> results.RejectApplicationResult:
+        return cast(
+            results.RejectApplicationResult, await _on_application(info, input, applications.reject)
+        )
+
+    @strawberry.mutation(
+        description="Assigned hunter: hand the work in.", permission_classes=[IsAuthenticated]
+    )
+    async def submit_work(self, info: Info, input: SubmitWorkInput) -> results.SubmitWorkResult:
+        viewer = require_viewer(info)
+        bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            return await delivery.submit_work(
+                work, viewer, bounty_id=bounty_id, note=input.note, attachments=input.attachments
+            )
+
+        return cast(results.SubmitWorkResult, await _bounty_result(info, run))
+
+    @strawberry.mutation(
+        description="Poster: send submitted work back.", permission_classes=[IsAuthenticated]
+    )
+    async def request_changes(
+        self, info: Info, input: BountyNoteInput
+    ) -> results.RequestChangesResult:
+        viewer = require_viewer(info)
+        bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            return await delivery.request_changes(
+                work, viewer, bounty_id=bounty_id, note=input.note
+            )
+
+        return cast(results.RequestChangesResult, await _bounty_result(info, run))
+
+    @strawberry.mutation(
+        description="Poster: accept submitted work; the reward is released to the hunter.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def approve_completion(
+        self, info: Info, input: BountyPaymentInput
+    ) -> results.ApproveCompletionResult:
+        viewer, payments = await money_mover(info)
+        bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            return await delivery.approve(
+                work, viewer, payments=payments, bounty_id=bounty_id, key=input.idempotency_key
+            )
+
+        return cast(results.ApproveCompletionResult, await _bounty_result(info, run))
+
+    @strawberry.mutation(
+        description="Poster or assigned hunter: stop the work for a moderator to decide.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def open_dispute(self, info: Info, input: BountyNoteInput) -> results.OpenDisputeResult:
+        viewer, payments = await money_mover(info)
+        bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            return await delivery.open_dispute(
+                work, viewer, payments=payments, bounty_id=bounty_id, reason=input.note
+            )
+
+        return cast(results.OpenDisputeResult, await _bounty_result(info, run))
+
+    @strawberry.mutation(
+        description="Moderators: pay the hunter or refund the poster.",
+        permission_classes=[IsStaff],
+    )
+    async def resolve_dispute(
+        self, info: Info, input: ResolveDisputeInput
+    ) -> results.ResolveDisputeResult:
+        viewer, payments = await money_mover(info)
+        bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
+        outcome = delivery.DisputeOutcome(input.outcome.value)
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            return await delivery.resolve_dispute(
+                work, viewer, payments=payments, bounty_id=bounty_id, outcome=outcome,
+                note=input.note, key=input.idempotency_key,
+            )  # fmt: skip
+
+        return cast(results.ResolveDisputeResult, await _bounty_result(info, run))
+
+    @strawberry.mutation(
+        description="Rate the other side of a COMPLETED bounty (once each).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def review_user(self, info: Info, input: ReviewUserInput) -> results.ReviewUserResult:
+        viewer = require_viewer(info)
+        bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
+
+        async def run(work: UnitOfWork) -> uuid.UUID:
+            return await reviews.review(
+                work, viewer, bounty_id=bounty_id, rating=input.rating, text=input.text
+            )
+
+        review_id = await mutate(info, run)
+        if isinstance(review_id, UserError):
+            return cast(results.ReviewUserResult, review_id)
+        card = await reviews.review_by_id(info.context.session_factory, review_id)
+        return results.ReviewUserSuccess(review=Review.from_card(card))
+
+
+async def _on_application(
+    info: Info,
+    input: ApplicationInput,
+    action: Callable[..., Awaitable[uuid.UUID]],
+) -> Any:
+    viewer = require_viewer(info)
+    application_id = node_uuid(
+        input.application_id, "BountyApplication", field="input.applicationId"
+    )
+
+    async def run(work: UnitOfWork) -> uuid.UUID:
+        return await action(work, viewer, application_id=application_id)
+
+    return await _application_result(info, run)
+
+
+__all__ = ["BountyImage", "BountyMutations"]

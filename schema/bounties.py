@@ -1,0 +1,208 @@
+"""Bounties and applications as the API shows them.
+
+Every Bounty is built from a `BountyCard` (services/bounties/cards.py), which already carries its
+poster, application count and images: those fields are plain attributes, not resolvers, so a page
+of bounties resolves them without a loader round or a per-field await. Fields that need more
+(hunter, applications, history) go through the per-request loaders.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Self
+
+import strawberry
+from strawberry import relay
+
+from app.db.models import ApplicationStatus, BountyStatus
+from schema.context import Info
+from schema.users import User, parse_uuid
+from services.bounties.cards import BountyCard, ImageCard
+from services.bounties.queries import (
+    ApplicationCard,
+    HistoryEntry,
+    may_see_applications,
+    may_see_history,
+)
+
+strawberry.enum(
+    BountyStatus,
+    description="DRAFT -> FUNDING_PENDING -> OPEN -> ASSIGNED -> SUBMITTED <-> "
+    "CHANGES_REQUESTED -> COMPLETED; or CANCELLED, EXPIRED, DISPUTED.",
+)
+strawberry.enum(ApplicationStatus, description="PENDING until accepted, rejected or withdrawn.")
+
+__all__ = ["ApplicationStatus", "Bounty", "BountyApplication", "BountyStatus", "Money"]
+
+
+@strawberry.type(description="An amount in integer minor units (cents) of an ISO 4217 currency.")
+class Money:
+    amount: int
+    currency: str
+
+
+@strawberry.type(description="Where the work happens.")
+class BountyLocation:
+    latitude: float
+    longitude: float
+    place_name: str | None
+
+
+@strawberry.type
+class BountyImage:
+    id: strawberry.ID
+    url: str = strawberry.field(description="Path of the image on this server (`/media/...`).")
+    width: int
+    height: int
+
+    @classmethod
+    def from_card(cls, card: ImageCard) -> Self:
+        return cls(
+            id=strawberry.ID(card.id),
+            url=f"/media/{card.key}",
+            width=card.width,
+            height=card.height,
+        )
+
+
+@strawberry.type(description="One lifecycle transition: who, when, from, to, and why.")
+class BountyHistoryEntry:
+    from_status: BountyStatus | None
+    to_status: BountyStatus
+    note: str | None
+    at: datetime
+    actor_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Who made the change; null for the system (e.g. expiry).")
+    async def actor(self, info: Info) -> User | None:
+        if self.actor_id is None:
+            return None
+        row = await info.context.loaders.user_by_id.load(self.actor_id)
+        return User.from_row(row) if row is not None else None
+
+
+@strawberry.type(description="A task with a reward, posted by one user for hunters to do.")
+class Bounty(relay.Node):
+    id: relay.NodeID[str]
+    title: str
+    description: str = strawberry.field(description="Plain text, never rendered as HTML.")
+    category: str
+    status: BountyStatus
+    reward: Money
+    location: BountyLocation | None
+    remote: bool
+    deadline: datetime | None
+    published_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    poster: User
+    application_count: int = strawberry.field(description="Applications not withdrawn.")
+    images: list[BountyImage]
+    card: strawberry.Private[BountyCard]
+
+    @strawberry.field(description="The hunter whose application was accepted.")
+    async def hunter(self, info: Info) -> User | None:
+        if self.card.hunter_id is None:
+            return None
+        row = await info.context.loaders.user_by_id.load(self.card.hunter_id)
+        return User.from_row(row) if row is not None else None
+
+    @strawberry.field(description="The poster and staff only; null for everyone else.")
+    async def applications(self, info: Info) -> list[BountyApplication] | None:
+        if not may_see_applications(info.context.viewer, self.card):
+            return None
+        cards = await info.context.loaders.applications_by_bounty.load(self.card.id)
+        return [BountyApplication.from_card(card) for card in cards]
+
+    @strawberry.field(description="Poster, assigned hunter and staff only; null otherwise.")
+    async def history(self, info: Info) -> list[BountyHistoryEntry] | None:
+        if not may_see_history(info.context.viewer, self.card):
+            return None
+        entries = await info.context.loaders.history_by_bounty.load(self.card.id)
+        return [_history(entry) for entry in entries]
+
+    @classmethod
+    def from_card(cls, card: BountyCard) -> Self:
+        return cls(
+            id=str(card.id),
+            title=card.title,
+            description=card.description,
+            category=card.category,
+            status=card.status,
+            reward=Money(amount=card.reward_amount, currency=card.reward_currency),
+            location=BountyLocation(
+                latitude=card.latitude, longitude=card.longitude, place_name=card.place_name
+            )
+            if card.latitude is not None and card.longitude is not None
+            else None,
+            remote=card.remote,
+            deadline=card.deadline,
+            published_at=card.published_at,
+            created_at=card.created_at,
+            updated_at=card.updated_at,
+            poster=User.from_row(card.poster),
+            application_count=card.application_count,
+            images=[BountyImage.from_card(image) for image in card.images],
+            card=card,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        wanted = [parse_uuid(node_id) for node_id in node_ids]
+        return [await load_bounty(info, bounty_id) if bounty_id else None for bounty_id in wanted]
+
+
+def _history(entry: HistoryEntry) -> BountyHistoryEntry:
+    return BountyHistoryEntry(
+        from_status=entry.from_status,
+        to_status=entry.to_status,
+        note=entry.note,
+        at=entry.at,
+        actor_id=entry.actor_id,
+    )
+
+
+async def load_bounty(info: Info, bounty_id: uuid.UUID) -> Bounty | None:
+    """Through the loader; null when unknown or not visible to the viewer."""
+    card = await info.context.loaders.bounty_by_id.load(bounty_id)
+    if card is None or not card.visible_to(info.context.viewer):
+        return None
+    return Bounty.from_card(card)
+
+
+@strawberry.type(description="A hunter's offer to do a bounty.")
+class BountyApplication:
+    id: strawberry.ID
+    message: str
+    proposed_amount: Money | None
+    status: ApplicationStatus
+    created_at: datetime
+    updated_at: datetime
+    card: strawberry.Private[ApplicationCard]
+
+    @strawberry.field
+    async def hunter(self, info: Info) -> User | None:
+        row = await info.context.loaders.user_by_id.load(self.card.hunter_id)
+        return User.from_row(row) if row is not None else None
+
+    @strawberry.field
+    async def bounty(self, info: Info) -> Bounty | None:
+        return await load_bounty(info, self.card.bounty_id)
+
+    @classmethod
+    def from_card(cls, card: ApplicationCard) -> Self:
+        return cls(
+            id=strawberry.ID(relay.to_base64("BountyApplication", str(card.id))),
+            message=card.message,
+            proposed_amount=Money(amount=card.proposed_amount, currency=card.currency)
+            if card.proposed_amount is not None
+            else None,
+            status=card.status,
+            created_at=card.created_at,
+            updated_at=card.updated_at,
+            card=card,
+        )

@@ -1,0 +1,107 @@
+"""Payloads and result unions of the bounty mutations (`<Verb><Noun>Result`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from schema.bounties import Bounty, BountyApplication, BountyImage
+from schema.errors import (
+    AccountSuspendedError,
+    AlreadyAppliedError,
+    AlreadyReviewedError,
+    IdempotencyKeyReusedError,
+    InvalidImageError,
+    InvalidInputError,
+    InvalidTransitionError,
+    NotAllowedError,
+    NotFoundError,
+    OwnBountyError,
+    PaymentFailedError,
+    TooManyImagesError,
+)
+from schema.reviews import Review
+
+
+@strawberry.type(description="The bounty as it is after the change.")
+class BountySuccess:
+    bounty: Bounty
+
+
+@strawberry.type
+class BountyImageSuccess:
+    bounty: Bounty
+    image: BountyImage | None
+
+
+@strawberry.type
+class ApplicationSuccess:
+    application: BountyApplication
+    bounty: Bounty
+
+
+@strawberry.type
+class ReviewUserSuccess:
+    review: Review
+
+
+_PAYMENT = (
+    BountySuccess
+    | InvalidInputError
+    | NotFoundError
+    | NotAllowedError
+    | InvalidTransitionError
+    | IdempotencyKeyReusedError
+    | PaymentFailedError
+)
+_ACTION = (
+    BountySuccess | InvalidInputError | NotFoundError | NotAllowedError | InvalidTransitionError
+)
+_IMAGE = (
+    BountyImageSuccess
+    | InvalidImageError
+    | TooManyImagesError
+    | NotFoundError
+    | NotAllowedError
+    | InvalidTransitionError
+)
+_APPLICATION = ApplicationSuccess | NotFoundError | NotAllowedError | InvalidTransitionError
+
+CreateBountyResult = Annotated[
+    BountySuccess | InvalidInputError | AccountSuspendedError,
+    strawberry.union("CreateBountyResult"),
+]
+UpdateBountyResult = Annotated[_ACTION, strawberry.union("UpdateBountyResult")]
+AddBountyImageResult = Annotated[_IMAGE, strawberry.union("AddBountyImageResult")]
+RemoveBountyImageResult = Annotated[_IMAGE, strawberry.union("RemoveBountyImageResult")]
+# Money moves, under an idempotency key.
+PublishBountyResult = Annotated[_PAYMENT, strawberry.union("PublishBountyResult")]
+CancelBountyResult = Annotated[_PAYMENT, strawberry.union("CancelBountyResult")]
+ApproveCompletionResult = Annotated[_PAYMENT, strawberry.union("ApproveCompletionResult")]
+ResolveDisputeResult = Annotated[_PAYMENT, strawberry.union("ResolveDisputeResult")]
+SubmitWorkResult = Annotated[_ACTION, strawberry.union("SubmitWorkResult")]
+RequestChangesResult = Annotated[_ACTION, strawberry.union("RequestChangesResult")]
+OpenDisputeResult = Annotated[_ACTION, strawberry.union("OpenDisputeResult")]
+ApplyToBountyResult = Annotated[
+    ApplicationSuccess
+    | InvalidInputError
+    | NotFoundError
+    | InvalidTransitionError
+    | AlreadyAppliedError
+    | OwnBountyError
+    | AccountSuspendedError,
+    strawberry.union("ApplyToBountyResult"),
+]
+WithdrawApplicationResult = Annotated[_APPLICATION, strawberry.union("WithdrawApplicationResult")]
+AcceptApplicationResult = Annotated[_APPLICATION, strawberry.union("AcceptApplicationResult")]
+RejectApplicationResult = Annotated[_APPLICATION, strawberry.union("RejectApplicationResult")]
+ReviewUserResult = Annotated[
+    ReviewUserSuccess
+    | InvalidInputError
+    | NotFoundError
+    | NotAllowedError
+    | InvalidTransitionError
+    | AlreadyReviewedError,
+    strawberry.union("ReviewUserResult"),
+]

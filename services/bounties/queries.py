@@ -1,0 +1,241 @@
+"""Lists: bounties (filters, sorts, keyset pages, counts on request), mine, applications, history.
+
+Each list is one statement for its rows (and one more for `totalCount` when asked), whatever the
+page size. Batch functions here back the per-request loaders.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, tuple_
+
+from app.db.engine import SessionFactory
+from app.db.models import (
+    Application,
+    ApplicationStatus,
+    BountyCategory,
+    BountyHistory,
+    BountyStatus,
+)
+from services.bounties.cards import (
+    BountyCard,
+    a,
+    b,
+    bounties_table,
+    card_of,
+    card_query,
+    u,
+    users_table,
+)
+from services.bounties.search import (
+    BountyFilter,
+    BountySort,
+    conditions,
+    cursor_value,
+    keyset,
+    sort_key,
+)
+from services.errors import InvalidInput
+from services.pagination import Page, decode_cursor, encode_cursor, page_size
+from services.viewer import Viewer
+
+UNFILTERED = BountyFilter()
+
+
+def _page_query(
+    viewer: Viewer | None,
+    where: BountyFilter,
+    sort: BountySort,
+    size: int,
+    after: str | None,
+    found: list[Any],
+) -> Select[Any]:
+    expression, descending = sort_key(sort, where)
+    query = card_query(expression.label("sort_key")).where(*found)
+    if after is not None:
+        query = query.where(keyset(expression, descending, decode_cursor(after), sort))
+    order = (expression.desc(), b.id.desc()) if descending else (expression.asc(), b.id.asc())
+    # app/db/engine.py sets plan_cache_mode=force_custom_plan: a generic plan sorts every row.
+    return query.order_by(*order).limit(size + 1)
+
+
+@functools.lru_cache(maxsize=512)
+def _first_page(sort: BountySort, size: int) -> Select[Any]:
+    return _page_query(None, UNFILTERED, sort, size, None, conditions(None, UNFILTERED))
+
+
+async def list_bounties(
+    session_factory: SessionFactory,
+    viewer: Viewer | None,
+    *,
+    where: BountyFilter,
+    sort: BountySort = BountySort.NEWEST,
+    first: int | None = None,
+    after: str | None = None,
+    count: bool = False,
+) -> Page[BountyCard]:
+    size = page_size(first)
+    found = conditions(viewer, where)
+    if where == UNFILTERED and after is None and sort is not BountySort.DISTANCE:
+        query = _first_page(sort, size)  # the hottest shape: built once, not per request
+    else:
+        query = _page_query(viewer, where, sort, size, after, found)
+    async with session_factory() as session:
+        cards = [card_of(row) for row in await session.execute(query)]
+        total = None
+        if count:
+            total = await session.scalar(
+                select(func.count())
+                .select_from(bounties_table.join(users_table, u.id == b.poster_id))
+                .where(u.status != "DELETED", *found)
+            )
+    return Page.from_rows(
+        cards,
+        size,
+        lambda card: encode_cursor([cursor_value(card.sort_key), str(card.id)]),
+        after=after,
+        total=total,
+    )
+
+
+@dataclass(slots=True)
+class ApplicationCard:
+    id: uuid.UUID
+    bounty_id: uuid.UUID
+    hunter_id: uuid.UUID
+    message: str
+    proposed_amount: int | None
+    status: ApplicationStatus
+    created_at: datetime
+    updated_at: datetime
+    currency: str  # the bounty's: a proposed amount is in it
+
+
+APPLICATION_COLUMNS = (
+    a.id, a.bounty_id, a.hunter_id, a.message, a.proposed_amount, a.status, a.created_at,
+    a.updated_at, b.reward_currency,
+)  # fmt: skip
+
+
+def application_query() -> Select[Any]:
+    return select(*APPLICATION_COLUMNS).select_from(
+        Application.__table__.join(bounties_table, b.id == a.bounty_id)  # type: ignore[attr-defined]
+    )
+
+
+async def applications_by_bounty(
+    session_factory: SessionFactory, bounty_ids: Sequence[uuid.UUID]
+) -> list[list[ApplicationCard]]:
+    """Batch for the loader; shown to the poster and staff only (`may_see_applications`)."""
+    async with session_factory() as session:
+        rows = await session.execute(
+            application_query().where(a.bounty_id.in_(bounty_ids)).order_by(a.created_at, a.id)
+        )
+        grouped: dict[uuid.UUID, list[ApplicationCard]] = defaultdict(list)
+        for row in rows:
+            grouped[row[1]].append(ApplicationCard(*row))
+    return [grouped.get(bounty_id, []) for bounty_id in bounty_ids]
+
+
+def may_see_applications(viewer: Viewer | None, card: BountyCard) -> bool:
+    return viewer is not None and (viewer.owns(card.poster_id) or viewer.is_staff)
+
+
+def may_see_history(viewer: Viewer | None, card: BountyCard) -> bool:
+    return viewer is not None and (
+        viewer.owns(card.poster_id)
+        or (card.hunter_id is not None and viewer.owns(card.hunter_id))
+        or viewer.is_staff
+    )
+
+
+async def my_applications(
+    session_factory: SessionFactory,
+    viewer: Viewer,
+    *,
+    status: ApplicationStatus | None,
+    first: int | None,
+    after: str | None,
+) -> Page[ApplicationCard]:
+    size = page_size(first)
+    query = application_query().where(a.hunter_id == viewer.user_id)
+    if status is not None:
+        query = query.where(a.status == status)
+    if after is not None:
+        created, last = decode_cursor(after)
+        try:
+            query = query.where(
+                tuple_(a.created_at, a.id) < (datetime.fromisoformat(created), uuid.UUID(last))
+            )
+        except (TypeError, ValueError) as error:
+            raise InvalidInput("not a cursor this API issued", field="after") from error
+    query = query.order_by(a.created_at.desc(), a.id.desc()).limit(size + 1)
+    async with session_factory() as session:
+        cards = [ApplicationCard(*row) for row in await session.execute(query)]
+    return Page.from_rows(
+        cards,
+        size,
+        lambda card: encode_cursor([card.created_at.isoformat(), str(card.id)]),
+        after=after,
+        total=None,
+    )
+
+
+@dataclass(slots=True)
+class HistoryEntry:
+    bounty_id: uuid.UUID
+    actor_id: uuid.UUID | None
+    from_status: BountyStatus | None
+    to_status: BountyStatus
+    note: str | None
+    at: datetime
+
+
+async def history_by_bounty(
+    session_factory: SessionFactory, bounty_ids: Sequence[uuid.UUID]
+) -> list[list[HistoryEntry]]:
+    h = BountyHistory.__table__.c  # type: ignore[attr-defined]
+    async with session_factory() as session:
+        rows = await session.execute(
+            select(h.bounty_id, h.actor_id, h.from_status, h.to_status, h.note, h.at)
+            .where(h.bounty_id.in_(bounty_ids))
+            .order_by(h.id)
+        )
+        grouped: dict[uuid.UUID, list[HistoryEntry]] = defaultdict(list)
+        for row in rows:
+            grouped[row[0]].append(
+                HistoryEntry(
+                    row[0],
+                    row[1],
+                    BountyStatus(row[2]) if row[2] else None,
+                    BountyStatus(row[3]),
+                    row[4],
+                    row[5],
+                )
+            )
+    return [grouped.get(bounty_id, []) for bounty_id in bounty_ids]
+
+
+async def categories(session_factory: SessionFactory) -> list[str]:
+    async with session_factory() as session:
+        rows = await session.scalars(
+            select(BountyCategory.slug)  # type: ignore[call-overload]
+            .where(BountyCategory.active)
+            .order_by(BountyCategory.slug)
+        )
+        return list(rows)
+
+
+async def application_by_id(
+    session_factory: SessionFactory, application_id: uuid.UUID
+) -> ApplicationCard:
+    async with session_factory() as session:
+        row = (await session.execute(application_query().where(a.id == application_id))).one()
+    return ApplicationCard(*row)
