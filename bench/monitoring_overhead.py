@@ -9,6 +9,8 @@ rate 1.0) and every request traced into the ring buffer (resolver, dataloader an
 (no socket, no client); rounds alternate between the apps. Wall time includes PostgreSQL and the
 noise of a shared machine (median round); the gateway's own CPU time per request (best round) is
 the steadier measure of the overhead. With --profile, pyinstrument profiles requests of "on".
+Last, the marketplace's hot list query (`bounties(first: 20)` with poster, count and images) runs
+against the bench data set (bench/marketplace_data.py, built on first use and kept).
 """
 
 from __future__ import annotations
@@ -114,20 +116,38 @@ async def compare(apps: dict[str, Starlette], name: str, body: bytes, args: Any)
         )
 
 
+CONFIGURATIONS: dict[str, dict[str, Any]] = {
+    "off": {"metrics_enabled": False, "tracing_enabled": False},
+    "metrics only": {"tracing_enabled": False},
+    "on (every trace kept)": {},
+    "on, 10% of traces": {"trace_sample_ratio": 0.1},
+}
+
+
+def apps_on(url: str) -> dict[str, Starlette]:
+    return {
+        label: create_app(make_settings(database_url=url, **overrides), database_url=url)
+        for label, overrides in CONFIGURATIONS.items()
+    }
+
+
+async def marketplace_list(args: Any) -> None:
+    """The marketplace's hot list query (issue's target) on the bench data set (100k bounties)."""
+    from bench.marketplace_data import ensure_data_set
+    from bench.marketplace_read import BODY
+
+    apps = apps_on(await ensure_data_set())
+    async with contextlib.AsyncExitStack() as stack:
+        for app in apps.values():
+            await stack.enter_async_context(app.router.lifespan_context(app))
+        await compare(apps, "bounties(first: 20) + poster, count, images (1 SQL)", BODY, args)
+
+
 async def main(args: Any) -> None:
     server = databases.server_url()
     name, url = await databases.create_test_database(server)
     try:
-        configurations: dict[str, dict[str, Any]] = {
-            "off": {"metrics_enabled": False, "tracing_enabled": False},
-            "metrics only": {"tracing_enabled": False},
-            "on (every trace kept)": {},
-            "on, 10% of traces": {"trace_sample_ratio": 0.1},
-        }
-        apps = {
-            label: create_app(make_settings(database_url=url, **overrides), database_url=url)
-            for label, overrides in configurations.items()
-        }
+        apps = apps_on(url)
         async with contextlib.AsyncExitStack() as stack:
             for app in apps.values():
                 await stack.enter_async_context(app.router.lifespan_context(app))
@@ -145,6 +165,7 @@ async def main(args: Any) -> None:
                 await profile(apps["on (every trace kept)"], nodes)
     finally:
         await databases.drop_database(server, name)
+    await marketplace_list(args)
 
 
 async def profile(app: Starlette, body: bytes) -> None:
