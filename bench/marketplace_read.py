@@ -67,6 +67,9 @@ def gateway(url: str, port: int) -> Iterator[str]:
         "LOG_LEVEL": "warning",
         "WORKER_EMBEDDED": "false",
         "DB_POOL_SIZE": "20",
+        # One load generator is one client address: the per-address limit (1,000 per 15 min)
+        # would answer most of the run with 429. The read path is what is measured here.
+        "RATE_LIMITS": "false",
     }
     env.pop("REDIS_URL", None)
     command = [str(ROOT / ".venv/bin/bountyexpo"), "serve", "--port", str(port)]
