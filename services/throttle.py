@@ -40,7 +40,9 @@ local next_tat = tat + cost * interval
 if next_tat - period > now + 0.001 then
   return {0, tostring(next_tat - period - now), tostring(tat - now)}
 end
-redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.ceil(next_tat - now))
+-- At least 1 ms: with a huge limit the step is below a double's precision at this clock
+-- value, next_tat equals now, and PX 0 is an error.
+redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.max(1, math.ceil(next_tat - now)))
 return {1, '0', tostring(next_tat - now)}
 """
 

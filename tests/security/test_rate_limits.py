@@ -260,3 +260,18 @@ async def test_money_moving_mutations_are_limited_per_user(
         third = await session.get(Bounty, drafts[2])
     assert third is not None
     assert third.status is BountyStatus.DRAFT
+
+
+async def test_redis_gcra_takes_limits_finer_than_the_clock(redis_url: str) -> None:
+    """A limit so large that one step is below a double's precision at today's clock (ms since
+    1970) made the script set an expiry of 0 ms, which Redis refuses: every call then failed."""
+    client = redis.Redis.from_url(redis_url)
+    key = f"test-{uuid.uuid4().hex}"
+    try:
+        throttle = RedisThrottle(client)
+        decisions = [await throttle.consume(key, limit=10**9, period=60) for _ in range(3)]
+        assert [decision.allowed for decision in decisions] == [True, True, True]
+        assert await client.pttl(throttle.prefix + "gcra:" + key) >= 0
+    finally:
+        await client.delete(RedisThrottle(client).prefix + "gcra:" + key)
+        await client.aclose()
