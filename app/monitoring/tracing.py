@@ -152,4 +152,3 @@ def unflatten(entry: FlatSpan) -> dict[str, Any]:
         "events": [{"name": event, "attributes": values} for event, values in events],
         "links": [format(link, "032x") for link in links],
     }
-
