@@ -31,7 +31,7 @@ from app.monitoring.endpoints import monitoring_routes
 from app.monitoring.health import health_routes
 from app.monitoring.http import ObservabilityMiddleware
 from app.monitoring.runtime import Monitoring
-from app.security.identity import open_identity
+from app.security.identity import build_identity
 from app.security.middleware import security_middleware
 from app.settings import Environment, Settings, get_settings
 from workers.process import embedded_worker
@@ -84,32 +84,30 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             broker = create_broker(settings, monitoring)
             runtime.redis = getattr(broker, "client", None)
             runtime.engine = database.engine
-            async with open_identity(settings, database.session_factory) as identity:
-                app.state.identity = identity
-                runtime.view = GatewayView(
-                    schema,
-                    settings=settings,
-                    session_factory=database.session_factory,
-                    broker=broker,
-                    identity=identity,
-                    tracer=monitoring.tracer,
-                )
-                monitoring.add_health_check("database", database_check(engine), required=True)
-                if runtime.redis is not None:
-                    monitoring.add_health_check("redis", redis_check(lambda: runtime.redis))
-                monitoring.add_health_check("workers", workers_check(database.session_factory))
-                await monitoring.start()
-                logger.info(
-                    "gateway ready (%s, version %s)", settings.environment, settings.version
-                )
-                try:
-                    async with embedded_worker(settings, database, monitoring.tracer):
-                        yield
-                finally:
-                    runtime.view = None
-                    await monitoring.stop()
-                    monitoring.release_engine(database.engine)
-                    await broker.close()
+            identity = build_identity(settings, database.session_factory, runtime.redis)
+            app.state.identity = identity
+            runtime.view = GatewayView(
+                schema,
+                settings=settings,
+                session_factory=database.session_factory,
+                broker=broker,
+                identity=identity,
+                tracer=monitoring.tracer,
+            )
+            monitoring.add_health_check("database", database_check(engine), required=True)
+            if runtime.redis is not None:
+                monitoring.add_health_check("redis", redis_check(lambda: runtime.redis))
+            monitoring.add_health_check("workers", workers_check(database.session_factory))
+            await monitoring.start()
+            logger.info("gateway ready (%s, version %s)", settings.environment, settings.version)
+            try:
+                async with embedded_worker(settings, database, monitoring.tracer):
+                    yield
+            finally:
+                runtime.view = None
+                await monitoring.stop()
+                monitoring.release_engine(database.engine)
+                await broker.close()
 
     def engine() -> AsyncEngine:
         if runtime.engine is None:

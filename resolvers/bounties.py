@@ -12,7 +12,7 @@ from strawberry import relay
 from app.db.models import ApplicationStatus as ApplicationStatusRow
 from app.db.models import BountyStatus as BountyStatusRow
 from app.security.permissions import IsAuthenticated
-from resolvers.mutations import require_viewer
+from resolvers.mutations import node_uuid, require_viewer
 from schema.bounties import ApplicationStatus, Bounty, BountyApplication, BountyStatus, load_bounty
 from schema.bounty_inputs import BountyFilter, BountySort
 from schema.context import Info
@@ -20,16 +20,6 @@ from schema.errors import BAD_USER_INPUT, ApiError
 from schema.pagination import Connection
 from services.bounties import cards, lifecycle, queries, search
 from services.errors import InvalidInput
-
-
-def node_uuid(global_id: relay.GlobalID, type_name: str, *, field: str) -> uuid.UUID:
-    """The UUID inside a global id of `type_name`; BAD_USER_INPUT for anything else."""
-    if global_id.type_name == type_name:
-        try:
-            return uuid.UUID(global_id.node_id)
-        except ValueError:
-            pass
-    raise ApiError(f"not the id of a {type_name}", BAD_USER_INPUT, field=field)
 
 
 def _wants(info: Info, name: str) -> bool:

@@ -12,8 +12,7 @@ from strawberry.file_uploads import Upload
 
 from app.security.permissions import IsAuthenticated, IsStaff
 from app.security.rate_limits import limit_request
-from resolvers.bounties import node_uuid
-from resolvers.mutations import identity_of, mutate, require_viewer
+from resolvers.mutations import identity_of, mutate, node_uuid, require_viewer
 from schema import bounty_results as results
 from schema.bounties import Bounty, BountyApplication, BountyImage
 from schema.bounty_inputs import (

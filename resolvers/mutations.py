@@ -81,11 +81,15 @@ def require_viewer(info: Info) -> Viewer:
     return viewer
 
 
-def user_uuid(global_id: relay.GlobalID, *, field: str) -> uuid.UUID:
-    """The UUID inside a `User` global id; BAD_USER_INPUT for anything else."""
-    if global_id.type_name == "User":
+def node_uuid(global_id: relay.GlobalID, type_name: str, *, field: str) -> uuid.UUID:
+    """The UUID inside a global id of `type_name`; BAD_USER_INPUT for anything else."""
+    if global_id.type_name == type_name:
         try:
             return uuid.UUID(global_id.node_id)
         except ValueError:
             pass
-    raise ApiError("not the id of a User", BAD_USER_INPUT, field=field)
+    raise ApiError(f"not the id of a {type_name}", BAD_USER_INPUT, field=field)
+
+
+def user_uuid(global_id: relay.GlobalID, *, field: str) -> uuid.UUID:
+    return node_uuid(global_id, "User", field=field)

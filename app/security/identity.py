@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import redis.asyncio as redis
 
-from app.broker import redis_client
 from app.db.engine import SessionFactory
 from app.settings import Settings
 from services.identity import Identity
@@ -15,31 +13,27 @@ from services.revocation import PostgresDenylist, RedisDenylist, RedisWithPostgr
 from services.throttle import InProcessThrottle, RedisThrottle
 
 
-@asynccontextmanager
-async def open_identity(
-    settings: Settings, session_factory: SessionFactory
-) -> AsyncIterator[Identity]:
+def build_identity(
+    settings: Settings, session_factory: SessionFactory, redis_client: redis.Redis | None
+) -> Identity:
+    """`redis_client` is the process's one Redis client (the broker's): one pool, observed by
+    monitoring, closed by its owner."""
     mail = LogMailSender(sender=settings.mail_from, show_body=not settings.is_production)
     media = LocalMediaStorage(settings.media_dir)
-    if not settings.redis_url:
-        yield Identity(
+    if redis_client is None:
+        return Identity(
             settings=settings,
             denylist=PostgresDenylist(session_factory),
             throttle=InProcessThrottle(),
             mail=mail,
             media=media,
         )
-        return
-    client = redis_client(settings.redis_url)
-    try:
-        yield Identity(
-            settings=settings,
-            denylist=RedisWithPostgresDenylist(
-                RedisDenylist(client), PostgresDenylist(session_factory)
-            ),
-            throttle=RedisThrottle(client),
-            mail=mail,
-            media=media,
-        )
-    finally:
-        await client.aclose()
+    return Identity(
+        settings=settings,
+        denylist=RedisWithPostgresDenylist(
+            RedisDenylist(redis_client), PostgresDenylist(session_factory)
+        ),
+        throttle=RedisThrottle(redis_client),
+        mail=mail,
+        media=media,
+    )
