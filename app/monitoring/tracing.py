@@ -1,4 +1,4 @@
-"""OpenTelemetry tracing: one TracerProvider per app, OTLP or an in-memory ring buffer.
+"""OpenTelemetry tracing: one tracer provider per app, OTLP or an in-memory ring buffer.
 
 The provider is not installed globally: tests and benchmarks build several apps in one process,
 each with its own settings. Code that makes spans gets the app's `Tracing` (middleware, GraphQL
@@ -16,19 +16,20 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from app.monitoring.spans import FlatSpan, SpanRecorderProvider, SpanSink
 from app.settings import Settings
 
 PROPAGATOR = TraceContextTextMapPropagator()
 INSTRUMENTATION_NAME = "bountyexpo"
 
 
-class RingBuffer(SpanProcessor):
-    """Keeps the last `capacity` finished, sampled spans in memory for /debug/traces.
+class RingBuffer:
+    """Keeps the last `capacity` ended, sampled spans in memory for /debug/traces.
 
     Spans are kept as flat tuples of plain values, not span objects: thousands of live span
     objects (each a dozen containers) made the garbage collector's full passes cost ~200 µs per
@@ -40,14 +41,12 @@ class RingBuffer(SpanProcessor):
         self._spans: collections.deque[FlatSpan] = collections.deque(maxlen=capacity)
         self._lock = threading.Lock()
 
-    def on_end(self, span: ReadableSpan) -> None:
-        if span.context is not None and span.context.trace_flags.sampled:
-            entry = flatten(span)
-            with self._lock:
-                self._spans.append(entry)
+    def append(self, entry: FlatSpan) -> None:
+        with self._lock:
+            self._spans.append(entry)
 
     def spans(self, trace_id: int | None = None) -> list[dict[str, Any]]:
-        """Finished spans as JSON objects (see `unflatten`), oldest first."""
+        """Ended spans as JSON objects (see `unflatten`), oldest first."""
         with self._lock:
             entries = list(self._spans)
         return [unflatten(entry) for entry in entries if trace_id in (None, entry[0])]
@@ -58,25 +57,24 @@ class RingBuffer(SpanProcessor):
 
 
 class Tracing:
-    def __init__(self, settings: Settings) -> None:
+    """The app's tracer: `RecordedSpan`s (app/monitoring/spans.py) into OTLP or the ring buffer."""
+
+    def __init__(self, settings: Settings, processor: SpanProcessor | None = None) -> None:
         resource = Resource.create(
             {"service.name": settings.otel_service_name, "service.version": settings.version}
         )
         ratio = settings.trace_sample_ratio
-        # ALWAYS_ON skips the ratio arithmetic when every trace is kept (the default).
-        root = ALWAYS_ON if ratio >= 1.0 else TraceIdRatioBased(ratio)
-        self.provider = TracerProvider(resource=resource, sampler=ParentBased(root))
+        # Root spans only: children follow their parent's decision (see SpanRecorder).
+        sampler = ALWAYS_ON if ratio >= 1.0 else TraceIdRatioBased(ratio)
         self.buffer: RingBuffer | None = None
         endpoint = settings.otel_exporter_otlp_endpoint
-        if endpoint:
+        if processor is None and endpoint:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-            self.provider.add_span_processor(
-                BatchSpanProcessor(OTLPSpanExporter(traces_url(endpoint)))
-            )
-        else:
+            processor = BatchSpanProcessor(OTLPSpanExporter(traces_url(endpoint)))
+        if processor is None:
             self.buffer = RingBuffer(settings.trace_buffer_spans)
-            self.provider.add_span_processor(self.buffer)
+        self.provider = SpanRecorderProvider(SpanSink(resource, self.buffer, processor), sampler)
         self.tracer = self.provider.get_tracer(INSTRUMENTATION_NAME, settings.version)
 
     def shutdown(self) -> None:
@@ -111,30 +109,6 @@ def link_to(carrier: Mapping[str, str]) -> list[trace.Link]:
     """Links to the trace that enqueued work under `carrier` (a job starts a trace of its own)."""
     span_context = trace.get_current_span(extract_trace_context(carrier)).get_span_context()
     return [trace.Link(span_context)] if span_context.is_valid else []
-
-
-# trace id, span id, parent span id, name, kind, start, end, status, attributes, events, links
-FlatSpan = tuple[
-    int, int, int | None, str, str, int, int, str, dict[str, Any], tuple[Any, ...], tuple[int, ...]
-]
-
-
-def flatten(span: ReadableSpan) -> FlatSpan:
-    context, parent = span.context, span.parent
-    assert context is not None
-    return (
-        context.trace_id,
-        context.span_id,
-        parent.span_id if parent else None,
-        span.name,
-        span.kind.name,
-        span.start_time or 0,
-        span.end_time or 0,
-        span.status.status_code.name,
-        dict(span.attributes or {}),
-        tuple((event.name, dict(event.attributes or {})) for event in span.events),
-        tuple(link.context.trace_id for link in span.links),
-    )
 
 
 def unflatten(entry: FlatSpan) -> dict[str, Any]:
