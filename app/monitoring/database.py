@@ -21,6 +21,8 @@ OPERATIONS = frozenset(
     {"SELECT", "INSERT", "UPDATE", "DELETE", "BEGIN", "COMMIT", "ROLLBACK", "WITH"}
 )
 _STATE = "_bountyexpo_query"
+_QUERIES = metrics.children(metrics.DB_QUERIES)
+_QUERY_DURATION = metrics.children(metrics.DB_QUERY_DURATION)
 
 
 def operation_of(statement: str) -> str:
@@ -53,8 +55,8 @@ def instrument_engine(engine: AsyncEngine, tracer: Tracer | None, *, metrics_ena
     ) -> None:
         operation, start, span = conn.info.pop(_STATE, ("OTHER", time.perf_counter(), None))
         if metrics_enabled:
-            metrics.DB_QUERIES.labels(operation).inc()
-            metrics.DB_QUERY_DURATION.labels(operation).observe(time.perf_counter() - start)
+            _QUERIES(operation).inc()
+            _QUERY_DURATION(operation).observe(time.perf_counter() - start)
         if span is not None:
             span.end()
 

@@ -34,6 +34,9 @@ _PHASES = {
     phase: metrics.GRAPHQL_PHASE_DURATION.labels(phase)
     for phase in ("parse", "validate", "execute")
 }
+_OPERATIONS = metrics.children(metrics.GRAPHQL_OPERATIONS)
+_DURATION = metrics.children(metrics.GRAPHQL_DURATION)
+_RESOLVER_DURATION = metrics.children(metrics.RESOLVER_DURATION)
 # The operation being executed in this context: what the wrapped resolvers report to.
 _current: ContextVar[MonitoringExtension | None] = ContextVar("bountyexpo_operation", default=None)
 
@@ -117,10 +120,10 @@ class MonitoringExtension(SchemaExtension):
             result = context.result
             failed = bool(context.pre_execution_errors or (result is not None and result.errors))
             if self.metrics_enabled:
-                metrics.GRAPHQL_OPERATIONS.labels(kind, name, "error" if failed else "ok").inc()
+                _OPERATIONS(kind, name, "error" if failed else "ok").inc()
                 if kind != OperationType.SUBSCRIPTION.value:
                     elapsed = time.perf_counter() - start
-                    metrics.GRAPHQL_DURATION.labels(kind, name).observe(elapsed)
+                    _DURATION(kind, name).observe(elapsed)
             if self.subscription_field:
                 metrics.WEBSOCKET_SUBSCRIPTIONS.labels(self.subscription_field).dec()
             if self.span is not None and token is not None:
@@ -219,7 +222,7 @@ class MonitoringExtension(SchemaExtension):
 
     def _finish(self, field: str, start: float, span: Span | None, error: Exception | None) -> None:
         if self.timed:
-            metrics.RESOLVER_DURATION.labels(field).observe(time.perf_counter() - start)
+            _RESOLVER_DURATION(field).observe(time.perf_counter() - start)
             if error is not None:
                 metrics.RESOLVER_ERRORS.labels(field).inc()
         if span is not None:

@@ -21,6 +21,8 @@ from app.monitoring.tracing import PROPAGATOR, Tracing
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
+_REQUESTS = metrics.children(metrics.HTTP_REQUESTS)
+_DURATION = metrics.children(metrics.HTTP_DURATION)
 
 
 def route_template(scope: Scope) -> str:
@@ -91,8 +93,8 @@ class ObservabilityMiddleware:
             if self.metrics_enabled and scope["type"] == "http":
                 label = method if method in METHODS else metrics.OTHER
                 metrics.HTTP_IN_FLIGHT.dec()
-                metrics.HTTP_REQUESTS.labels(route, label, str(status)).inc()
-                metrics.HTTP_DURATION.labels(route, label).observe(time.perf_counter() - start)
+                _REQUESTS(route, label, status).inc()
+                _DURATION(route, label).observe(time.perf_counter() - start)
             if span is not None and token is not None:
                 span.update_name(f"{method} {route}")
                 if scope["type"] == "http":
