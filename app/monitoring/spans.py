@@ -189,9 +189,10 @@ class RecordedSpan(trace.Span):
             self._start,
             self._end,
             self._status.status_code.name,
-            _clean(self._attributes),
-            tuple((name, _clean(values)) for name, values, _ in self._events),
-            tuple(link.context.trace_id for link in self._links),
+            # The span has ended, so its dict is final: kept as it is, cleaned when read.
+            self._attributes,
+            tuple((name, values) for name, values, _ in self._events) if self._events else (),
+            tuple(link.context.trace_id for link in self._links) if self._links else (),
         )
 
     def readable(self, resource: Resource) -> ReadableSpan:
@@ -201,8 +202,8 @@ class RecordedSpan(trace.Span):
             context=self._context,
             parent=self._parent,
             resource=resource,
-            attributes=_clean(self._attributes),
-            events=[Event(name, _clean(values), at) for name, values, at in self._events],
+            attributes=clean_attributes(self._attributes),
+            events=[Event(name, clean_attributes(values), at) for name, values, at in self._events],
             links=self._links,
             kind=self._kind,
             status=self._status,
@@ -212,11 +213,11 @@ class RecordedSpan(trace.Span):
         )
 
 
-def _clean(attributes: dict[str, Any]) -> dict[str, Any]:
+def clean_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     """Attribute values as OpenTelemetry allows them: primitives or sequences of them.
 
-    Done once a span has ended rather than on every `set_attribute`; a value of another type
-    is dropped, as the SDK drops it.
+    Done when an ended span is read or exported, not on every `set_attribute`; a value of
+    another type is dropped, as the SDK drops it.
     """
     if all(isinstance(value, _PRIMITIVES) for value in attributes.values()):
         return attributes

@@ -21,7 +21,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from app.monitoring.spans import FlatSpan, SpanRecorderProvider, SpanSink
+from app.monitoring.spans import FlatSpan, SpanRecorderProvider, SpanSink, clean_attributes
 from app.settings import Settings
 
 PROPAGATOR = TraceContextTextMapPropagator()
@@ -122,7 +122,9 @@ def unflatten(entry: FlatSpan) -> dict[str, Any]:
         "startTimeUnixNano": start,
         "durationMs": round((end - start) / 1e6, 3),
         "status": status,
-        "attributes": attributes,
-        "events": [{"name": event, "attributes": values} for event, values in events],
+        "attributes": clean_attributes(attributes),
+        "events": [
+            {"name": event, "attributes": clean_attributes(values)} for event, values in events
+        ],
         "links": [format(link, "032x") for link in links],
     }
