@@ -3,11 +3,16 @@
     .venv/bin/python -m bench.marketplace_read [--duration 20] [--connections 64]
     .venv/bin/python -m bench.marketplace_read --profile [--requests 300]
     .venv/bin/python -m bench.marketplace_read --in-process [--requests 2000]
+    .venv/bin/python -m bench.marketplace_read --monitoring [--rounds 3] [--duration 15]
 
 Runs against the seeded data set of `bench.marketplace_data` (built on first use). The default
 mode starts `bountyexpo serve` (one uvicorn process) and drives it with `wrk -t2 -cN` (install
 with `apt-get install -y wrk`), printing requests/s and p50/p95/p99. `--profile` prints a
 pyinstrument profile of the query served in process; `--in-process` its mean cost per request.
+`--monitoring` is the observability issue's figure: rounds alternate between a gateway with
+monitoring off (METRICS_ENABLED=false, TRACING_ENABLED=false) and one with the defaults (metrics,
+every resolver timed, every trace kept in the ring buffer with resolver and SQL spans), and print
+both throughputs and their ratio; the median ratio of the rounds is the overhead.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def gateway(url: str, port: int) -> Iterator[str]:
+def gateway(url: str, port: int, overrides: dict[str, str] | None = None) -> Iterator[str]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -73,6 +78,7 @@ def gateway(url: str, port: int) -> Iterator[str]:
         "RATE_LIMIT_IP_PER_15MIN": "1000000000",
     }
     env.pop("REDIS_URL", None)
+    env.update(overrides or {})
     command = [str(ROOT / ".venv/bin/bountyexpo"), "serve", "--port", str(port)]
     process = subprocess.Popen(command, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
@@ -99,7 +105,7 @@ def check(base: str) -> None:
         httpx.post(f"{base}/graphql", content=BODY, headers=headers)
 
 
-def run_wrk(base: str, duration: int, connections: int) -> None:
+def run_wrk(base: str, duration: int, connections: int, label: str = "") -> float:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -113,10 +119,48 @@ def run_wrk(base: str, duration: int, connections: int) -> None:
         os.unlink(script.name)
     line = next(line for line in output.splitlines() if line.startswith("RESULT"))
     requests, errors, seconds, p50, p95, p99 = line.split()[1:]
+    throughput = int(requests) / float(seconds)
     print(
-        f"bounties(first: 20), 1 process, wrk -t2 -c{connections} -d{duration}s: "
-        f"{int(requests) / float(seconds):.0f} req/s, p50 {int(p50) / 1000:.1f} ms, "
-        f"p95 {int(p95) / 1000:.1f} ms, p99 {int(p99) / 1000:.1f} ms, errors {errors}"
+        f"bounties(first: 20), 1 process, wrk -t2 -c{connections} -d{duration}s{label}: "
+        f"{throughput:.0f} req/s, p50 {int(p50) / 1000:.1f} ms, "
+        f"p95 {int(p95) / 1000:.1f} ms, p99 {int(p99) / 1000:.1f} ms, errors {errors}",
+        flush=True,
+    )
+    return throughput
+
+
+MONITORING_OFF = {"METRICS_ENABLED": "false", "TRACING_ENABLED": "false"}
+MONITORING_ON = {"METRICS_RESOLVER_SAMPLE_RATE": "1.0", "TRACE_SAMPLE_RATIO": "1.0"}
+
+
+def compare_monitoring(url: str, rounds: int, duration: int, connections: int) -> None:
+    """Interleaved wrk rounds, monitoring off then on: both throughputs and their ratio.
+
+    On a shared virtual machine one round's ratio moves by ±25% (measured), so the figure is the
+    pooled throughput of all rounds of each side; the per-round ratios show the spread.
+    """
+    ratios = []
+    totals = {"off": 0.0, "on": 0.0}
+    for round_number in range(1, rounds + 1):
+        measured = {}
+        for label, overrides in (("off", MONITORING_OFF), ("on", MONITORING_ON)):
+            with gateway(url, _free_port(), overrides) as base:
+                check(base)
+                tag = f", round {round_number}, monitoring {label}"
+                measured[label] = run_wrk(base, duration, connections, tag)
+                totals[label] += measured[label]
+        ratios.append(measured["on"] / measured["off"])
+        print(
+            f"  round {round_number}: off {measured['off']:.0f} req/s, "
+            f"on {measured['on']:.0f} req/s, ratio on/off {ratios[-1]:.3f}",
+            flush=True,
+        )
+    off, on = totals["off"] / rounds, totals["on"] / rounds
+    print(
+        f"monitoring off {off:.1f} req/s, on {on:.1f} req/s (means of {rounds} rounds): "
+        f"ratio on/off {on / off:.3f}, overhead {(off / on - 1) * 100:.1f}%; "
+        f"per-round ratios {', '.join(f'{r:.3f}' for r in ratios)} "
+        f"(median {statistics.median(ratios):.3f})"
     )
 
 
@@ -165,8 +209,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--in-process", action="store_true")
+    parser.add_argument("--monitoring", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     url = asyncio.run(ensure_data_set())
+    if args.monitoring:
+        compare_monitoring(url, args.rounds, args.duration, args.connections)
+        return
     if args.profile or args.in_process:
         asyncio.run(in_process(url, args.requests, args.profile))
         return
