@@ -12,7 +12,7 @@ pyinstrument profile of the query served in process; `--in-process` its mean cos
 `--monitoring` is the observability issue's figure: rounds alternate between a gateway with
 monitoring off (METRICS_ENABLED=false, TRACING_ENABLED=false) and one with the defaults (metrics,
 every resolver timed, every trace kept in the ring buffer with resolver and SQL spans), and print
-both throughputs and their ratio; the median ratio of the rounds is the overhead.
+both throughputs and their ratio: each side's mean over the rounds, and each round's ratio.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def compare_monitoring(url: str, rounds: int, duration: int, connections: int) -
     pooled throughput of all rounds of each side; the per-round ratios show the spread.
     """
     ratios = []
-    totals = {"off": 0.0, "on": 0.0}
+    throughputs: dict[str, list[float]] = {"off": [], "on": []}
     for round_number in range(1, rounds + 1):
         measured = {}
         for label, overrides in (("off", MONITORING_OFF), ("on", MONITORING_ON)):
@@ -148,14 +148,14 @@ def compare_monitoring(url: str, rounds: int, duration: int, connections: int) -
                 check(base)
                 tag = f", round {round_number}, monitoring {label}"
                 measured[label] = run_wrk(base, duration, connections, tag)
-                totals[label] += measured[label]
+                throughputs[label].append(measured[label])
         ratios.append(measured["on"] / measured["off"])
         print(
             f"  round {round_number}: off {measured['off']:.0f} req/s, "
             f"on {measured['on']:.0f} req/s, ratio on/off {ratios[-1]:.3f}",
             flush=True,
         )
-    off, on = totals["off"] / rounds, totals["on"] / rounds
+    off, on = statistics.fmean(throughputs["off"]), statistics.fmean(throughputs["on"])
     print(
         f"monitoring off {off:.1f} req/s, on {on:.1f} req/s (means of {rounds} rounds): "
         f"ratio on/off {on / off:.3f}, overhead {(off / on - 1) * 100:.1f}%; "

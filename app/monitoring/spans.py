@@ -20,7 +20,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from time import time_ns
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -52,13 +52,17 @@ FlatSpan = tuple[
 ]
 
 
+class FlatSpanBuffer(Protocol):
+    def append(self, entry: FlatSpan) -> None: ...
+
+
 class SpanSink:
     """Where ended spans go: the ring buffer (flat tuples) and/or an SDK span processor."""
 
     def __init__(
         self,
         resource: Resource,
-        buffer: Any | None = None,
+        buffer: FlatSpanBuffer | None = None,
         processor: SpanProcessor | None = None,
     ) -> None:
         self.resource = resource
