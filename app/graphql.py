@@ -33,7 +33,7 @@ from app.db.engine import SessionFactory
 from app.graphql_errors import ErrorFormatter
 from app.middleware import request_id_of
 from app.monitoring.extensions import MonitoringExtension, instrument_resolvers, record_errors
-from app.monitoring.loaders import observe_loaders
+from app.monitoring.loaders import observe_batches
 from app.monitoring.tracing import Tracing
 from app.monitoring.websockets import observe_websocket
 from app.security.auth import authenticate, bearer_token, token_from_connection_params
@@ -49,7 +49,7 @@ from schema.context import Context
 from schema.errors import ERROR_TYPES, UNAUTHENTICATED
 from schema.users import User
 from services.identity import Identity
-from services.loaders import create_loaders
+from services.loaders import create_loaders, loader_batches
 
 # Bounded caches: parsing and validation dominate small requests (measured: ~4x for `{ hello }`).
 DOCUMENT_CACHE_SIZE = 1024
@@ -179,8 +179,11 @@ class GatewayView(GraphQL[Context, None]):
         self.session_factory = session_factory
         self.broker = broker
         self.identity = identity
-        self.tracer = tracer
         self.security = build_security(settings, session_factory, identity)
+        batches = loader_batches(session_factory)
+        if tracer is not None or settings.metrics_enabled:
+            batches = observe_batches(batches, tracer, metrics_enabled=settings.metrics_enabled)
+        self.loader_batches = batches
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and self.settings.metrics_enabled:
@@ -189,9 +192,7 @@ class GatewayView(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        loaders = create_loaders(self.session_factory)
-        if self.tracer is not None or self.settings.metrics_enabled:
-            observe_loaders(loaders, self.tracer, metrics_enabled=self.settings.metrics_enabled)
+        loaders = create_loaders(self.loader_batches)
         context = Context(
             settings=self.settings,
             session_factory=self.session_factory,

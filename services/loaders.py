@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from aiodataloader import DataLoader
 
@@ -24,26 +27,24 @@ class Loaders:
     reviews_by_user: DataLoader[uuid.UUID, list[reviews.ReviewCard]]
 
 
-def create_loaders(session_factory: SessionFactory) -> Loaders:
-    async def load_users(ids: list[uuid.UUID]) -> list[User | None]:
-        return await users.users_by_id(session_factory, ids)
+Batch = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
 
-    async def load_bounties(ids: list[uuid.UUID]) -> list[cards.BountyCard | None]:
-        return await cards.cards_by_id(session_factory, ids)
 
-    async def load_applications(ids: list[uuid.UUID]) -> list[list[queries.ApplicationCard]]:
-        return await queries.applications_by_bounty(session_factory, ids)
+def loader_batches(session_factory: SessionFactory) -> dict[str, Batch]:
+    """Each loader's batch function, by `Loaders` field name.
 
-    async def load_history(ids: list[uuid.UUID]) -> list[list[queries.HistoryEntry]]:
-        return await queries.history_by_bounty(session_factory, ids)
+    They need only the session factory, so an app builds them once (and monitoring wraps them
+    once); a request then only creates its DataLoaders around them.
+    """
+    return {
+        "user_by_id": partial(users.users_by_id, session_factory),
+        "bounty_by_id": partial(cards.cards_by_id, session_factory),
+        "applications_by_bounty": partial(queries.applications_by_bounty, session_factory),
+        "history_by_bounty": partial(queries.history_by_bounty, session_factory),
+        "reviews_by_user": partial(reviews.reviews_by_subject, session_factory),
+    }
 
-    async def load_reviews(ids: list[uuid.UUID]) -> list[list[reviews.ReviewCard]]:
-        return await reviews.reviews_by_subject(session_factory, ids)
 
-    return Loaders(
-        user_by_id=DataLoader(load_users),
-        bounty_by_id=DataLoader(load_bounties),
-        applications_by_bounty=DataLoader(load_applications),
-        history_by_bounty=DataLoader(load_history),
-        reviews_by_user=DataLoader(load_reviews),
-    )
+def create_loaders(batches: Mapping[str, Batch]) -> Loaders:
+    """One request's loaders: each caches and batches for that request only."""
+    return Loaders(**{name: DataLoader(batch) for name, batch in batches.items()})

@@ -1,16 +1,15 @@
-"""Batch sizes and one span per DataLoader batch, added to the per-request loaders.
+"""Batch sizes and one span per DataLoader batch.
 
-It wraps each loader's `batch_load_fn` after `services.loaders.create_loaders` built it, so
-services stay free of monitoring code. The label is the loader's field name (`user_by_id`).
+It wraps the batch functions of `services.loaders.loader_batches` once per app, so services stay
+free of monitoring code and a request pays nothing until a batch runs. The label is the
+loader's field name (`user_by_id`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
-from aiodataloader import DataLoader
 from opentelemetry.trace import Tracer
 
 from app.monitoring import metrics
@@ -35,10 +34,10 @@ def observed_batch(
     return run
 
 
-def observe_loaders(loaders: Any, tracer: Tracer | None, *, metrics_enabled: bool) -> None:
-    for field in dataclasses.fields(loaders):
-        loader = getattr(loaders, field.name)
-        if isinstance(loader, DataLoader):
-            loader.batch_load_fn = observed_batch(
-                field.name, loader.batch_load_fn, tracer, metrics_enabled=metrics_enabled
-            )
+def observe_batches(
+    batches: Mapping[str, BatchFn], tracer: Tracer | None, *, metrics_enabled: bool
+) -> dict[str, BatchFn]:
+    return {
+        name: observed_batch(name, batch, tracer, metrics_enabled=metrics_enabled)
+        for name, batch in batches.items()
+    }
