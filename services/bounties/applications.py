@@ -18,7 +18,7 @@ from app.db.models import Application, ApplicationStatus, BountyStatus
 from services import business_events
 from services.bounties import lifecycle
 from services.bounties.access import require_active, require_poster
-from services.bounties.errors import AlreadyApplied, InvalidTransition, OwnBounty
+from services.bounties.errors import AlreadyApplied, InvalidTransition, OwnBounty, with_article
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
@@ -99,7 +99,9 @@ async def _set_status(
             select(col(Application.status)).where(col(Application.id) == application_id)
         )
         raise InvalidTransition(
-            f"a {now} application cannot become {to.value}", current=str(now), target=to.value
+            f"{with_article(str(now))} application cannot become {to.value}",
+            current=str(now),
+            target=to.value,
         )
 
 
@@ -114,7 +116,7 @@ async def withdraw(work: UnitOfWork, viewer: Viewer, *, application_id: uuid.UUI
         raise NotAllowed("only its hunter can withdraw an application", field="applicationId")
     if status is not A.PENDING:
         raise InvalidTransition(
-            f"a {status.value} application cannot be withdrawn",
+            f"{with_article(status.value)} application cannot be withdrawn",
             current=status.value,
             target=A.WITHDRAWN.value,
         )
@@ -129,7 +131,7 @@ async def reject(work: UnitOfWork, viewer: Viewer, *, application_id: uuid.UUID)
     require_poster(viewer, state, "reject applications")
     if status is not A.PENDING:
         raise InvalidTransition(
-            f"a {status.value} application cannot be rejected",
+            f"{with_article(status.value)} application cannot be rejected",
             current=status.value,
             target=A.REJECTED.value,
         )
@@ -146,7 +148,7 @@ async def accept(work: UnitOfWork, viewer: Viewer, *, application_id: uuid.UUID)
     require_poster(viewer, state, "accept applications")
     if status is not A.PENDING:
         raise InvalidTransition(
-            f"a {status.value} application cannot be accepted",
+            f"{with_article(status.value)} application cannot be accepted",
             current=status.value,
             target=A.ACCEPTED.value,
         )

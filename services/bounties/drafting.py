@@ -36,6 +36,8 @@ CURRENCIES = frozenset({"USD", "EUR", "GBP", "CAD", "AUD", "NZD", "CHF", "SEK", 
 MAX_IMAGES = 8
 EDITABLE = (BountyStatus.DRAFT, BountyStatus.OPEN)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+# Where a column's value came from in the GraphQL input, for `UserError.field`.
+_PATHS = {"reward_amount": "input.reward.amount", "reward_currency": "input.reward.currency"}
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def _text(value: object, limits: tuple[int, int], path: str, *, single_line: boo
 def clean(values: dict[str, Any], *, now: datetime) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for name, value in values.items():
-        path = f"input.{name}"
+        path = _PATHS.get(name, f"input.{name}")
         if name == "title":
             cleaned[name] = _text(value, TITLE, path, single_line=True)
         elif name == "description":
@@ -68,7 +70,11 @@ def clean(values: dict[str, Any], *, now: datetime) -> dict[str, Any]:
             cleaned[name] = value
         elif name == "reward_currency":
             if not _CURRENCY.match(str(value)) or value not in CURRENCIES:
-                raise InvalidInput("an ISO 4217 currency we support, e.g. USD", field=path)
+                raise InvalidInput(
+                    f"{str(value)[:10]!r} is not a currency we support; use one of "
+                    + ", ".join(sorted(CURRENCIES)),
+                    field=path,
+                )
             cleaned[name] = value
         elif name == "location":
             cleaned.update(_location(value, path))
@@ -102,7 +108,15 @@ async def _check_category(session: AsyncSession, slug: str) -> None:
         )
     )
     if found is None:
-        raise InvalidInput(f"no category {slug!r}", field="input.category")
+        known = await session.scalars(
+            select(col(BountyCategory.slug))
+            .where(col(BountyCategory.active))
+            .order_by(col(BountyCategory.slug))
+        )
+        raise InvalidInput(
+            f"no category {slug[:40]!r}; use one of " + ", ".join(known),
+            field="input.category",
+        )
 
 
 async def create_bounty(work: UnitOfWork, viewer: Viewer, *, values: dict[str, Any]) -> uuid.UUID:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from services.errors import DomainError
 
 
+def with_article(word: str) -> str:
+    """`an OPEN`, `a DRAFT`: status names read as English in messages."""
+    return f"{'an' if word[:1].upper() in 'AEIOU' else 'a'} {word}"
+
+
 class InvalidTransition(DomainError):
     """The bounty (or application) is not in a state this action starts from."""
 

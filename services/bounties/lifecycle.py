@@ -23,7 +23,7 @@ from sqlmodel import col
 from app.db.models import Bounty, BountyHistory, BountyStatus
 from app.db.models.base import utcnow
 from services import business_events
-from services.bounties.errors import InvalidTransition
+from services.bounties.errors import InvalidTransition, with_article
 from services.errors import NotFound
 from services.payments import Money
 from services.unit_of_work import UnitOfWork
@@ -149,10 +149,11 @@ async def transition(
 
 
 def refused(current: BountyStatus | None, to: BountyStatus) -> InvalidTransition:
-    shown = current.value if current is not None else "gone"
+    if current is None:
+        return InvalidTransition("this bounty no longer exists", current=None, target=to.value)
     return InvalidTransition(
-        f"a {shown} bounty cannot become {to.value}",
-        current=current.value if current is not None else None,
+        f"{with_article(current.value)} bounty cannot become {to.value}",
+        current=current.value,
         target=to.value,
     )
 

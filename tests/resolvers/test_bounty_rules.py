@@ -206,7 +206,9 @@ async def test_edits_follow_status_and_ownership(
     bad = await graphql(UPDATE, edit(open_, category="nonsense"), token=token)
     assert bad["data"]["updateBounty"] == {
         "__typename": "InvalidInputError", "code": "INVALID_INPUT",
-        "message": "no category 'nonsense'", "field": "input.category",
+        "message": "no category 'nonsense'; use one of delivery, design, development, "
+        "handyman, moving, other, pets, photography, tutoring, writing",
+        "field": "input.category",
     }  # fmt: skip
     read = "query ($id: ID!) { bounty(id: $id) { title reward { amount currency } } }"
     seen = await graphql(read, {"id": global_id("Bounty", draft)}, token=token)
