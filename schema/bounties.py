@@ -152,8 +152,18 @@ class Bounty(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Any]:
+        """One loader batch (one statement) for all of them, like `User.resolve_nodes`."""
         wanted = [parse_uuid(node_id) for node_id in node_ids]
-        return [await load_bounty(info, bounty_id) if bounty_id else None for bounty_id in wanted]
+        valid = [bounty_id for bounty_id in wanted if bounty_id is not None]
+        loaded = await info.context.loaders.bounty_by_id.load_many(valid)
+        cards = dict(zip(valid, loaded, strict=True))
+        viewer = info.context.viewer
+        return [
+            cls.from_card(card)
+            if bounty_id is not None and (card := cards[bounty_id]) and card.visible_to(viewer)
+            else None
+            for bounty_id in wanted
+        ]
 
 
 def _history(entry: HistoryEntry) -> BountyHistoryEntry:

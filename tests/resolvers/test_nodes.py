@@ -7,9 +7,11 @@ import uuid
 import pytest
 
 from app.db.engine import SessionFactory
-from app.db.models import UserStatus
+from app.db.models import BountyStatus, UserStatus
+from app.settings import Settings
+from tests.bounty_factories import insert_bounty
 from tests.conftest import GraphQL, StatementCounter
-from tests.factories import create_user, global_id
+from tests.factories import create_user, global_id, token_for
 
 pytestmark = pytest.mark.asyncio
 
@@ -34,7 +36,9 @@ async def test_node_fetches_a_user_by_global_id(
     [
         global_id("User", uuid.UUID(int=7)),  # no such user
         global_id("User", "not-a-uuid"),
-        global_id("Bounty", uuid.UUID(int=7)),  # no such type (yet)
+        global_id("Bounty", uuid.UUID(int=7)),  # no such bounty
+        global_id("Bounty", "not-a-uuid"),
+        global_id("Nothing", "x"),  # no such type
         global_id("Query", "x"),  # a type that is not a Node
     ],
 )
@@ -97,3 +101,39 @@ async def test_statements_per_request_do_not_grow_with_the_number_of_ids(
         return sql_statements.count - before
 
     assert await statements_for(1) == await statements_for(20) == 1
+
+
+BOUNTY_NODES = """
+query ($ids: [ID!]!) {
+  nodes(ids: $ids) { id ... on Bounty { title poster { id } applicationCount images { url } } }
+}"""
+
+
+async def test_bounty_nodes_cost_one_statement_whatever_their_number(
+    graphql: GraphQL,
+    session_factory: SessionFactory,
+    settings: Settings,
+    sql_statements: StatementCounter,
+) -> None:
+    poster, other = await create_user(session_factory), await create_user(session_factory)
+    bounties = [await insert_bounty(session_factory, poster) for _ in range(20)]
+    draft = await insert_bounty(session_factory, poster, status=BountyStatus.DRAFT)
+
+    async def statements_for(count: int) -> int:
+        before = sql_statements.count
+        ids = [global_id("Bounty", bounty_id) for bounty_id in bounties[:count]]
+        body = await graphql(BOUNTY_NODES, {"ids": ids})
+        assert [node["id"] for node in body["data"]["nodes"]] == ids
+        return sql_statements.count - before
+
+    assert await statements_for(1) == await statements_for(20) == 1
+    # Visibility holds in the batch: someone else's draft is null, in its place.
+    ids = [
+        global_id("Bounty", bounties[0]),
+        global_id("Bounty", draft),
+        global_id("User", other.id),
+    ]
+    body = await graphql(BOUNTY_NODES, {"ids": ids}, token=token_for(settings, other))
+    assert [node and node["id"] for node in body["data"]["nodes"]] == [ids[0], None, ids[2]]
+    mine = await graphql(BOUNTY_NODES, {"ids": ids[1:2]}, token=token_for(settings, poster))
+    assert mine["data"]["nodes"][0]["id"] == ids[1]
