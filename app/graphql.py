@@ -42,7 +42,7 @@ from app.security.guard import OperationGuard, build_security
 from app.security.jwt import InvalidToken
 from app.security.limits import QueryLimits, within_timeout
 from app.settings import Settings
-from app.sockets import LegacyWSHandler, TransportWSHandler
+from app.sockets import LegacyWSHandler, SocketChecks, TransportWSHandler
 from resolvers import Mutation, Query, Subscription
 from schema.bounties import Bounty
 from schema.context import Context
@@ -179,6 +179,7 @@ class GatewayView(GraphQL[Context, None]):
         self.session_factory = session_factory
         self.broker = broker
         self.identity = identity
+        self.socket_checks = SocketChecks(settings, identity.denylist)
         self.security = build_security(settings, session_factory, identity)
         batches = loader_batches(session_factory)
         if tracer is not None or settings.metrics_enabled:

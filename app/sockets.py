@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
 
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -23,23 +23,40 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 
 from app.security.auth import authenticate
 from app.security.jwt import InvalidToken
+from app.settings import Settings
 from schema.context import Context
-
-if TYPE_CHECKING:
-    from app.graphql import GatewayView
+from services.revocation import Denylist
 
 CREDENTIALS_ENDED = 4403
 
 
+@dataclass(frozen=True, slots=True)
+class SocketChecks:
+    """What a socket's keeper needs from the view that serves it (`GatewayView.socket_checks`).
+
+    The view hands this down rather than itself, so this module never imports app/graphql.py.
+    """
+
+    settings: Settings
+    denylist: Denylist
+
+
+def socket_checks(view: object) -> SocketChecks:
+    checks = getattr(view, "socket_checks", None)
+    if not isinstance(checks, SocketChecks):
+        raise TypeError("a view serving these sockets sets `socket_checks` (app/graphql.py)")
+    return checks
+
+
 async def keep_socket(
-    view: GatewayView,
+    checks: SocketChecks,
     context: Context,
     *,
     ping: Callable[[], Awaitable[None]],
     close: Callable[[int, str], Awaitable[None]],
 ) -> None:
     """Ping on schedule; close once the socket's access token is expired or revoked."""
-    settings = view.settings
+    settings = checks.settings
     loop = asyncio.get_running_loop()
     token = context.access_token
     step = settings.ws_ping_interval_seconds
@@ -52,7 +69,7 @@ async def keep_socket(
         if token is not None and now - last_check >= settings.ws_auth_recheck_seconds:
             last_check = now
             try:
-                await authenticate(settings, view.identity.denylist, token)
+                await authenticate(settings, checks.denylist, token)
             except InvalidToken as error:
                 await close(CREDENTIALS_ENDED, str(error))
                 return
@@ -71,7 +88,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if self.connection_acknowledged and self.keeper is None:
             self.keeper = asyncio.create_task(
                 keep_socket(
-                    _gateway(self.view),
+                    socket_checks(self.view),
                     self.context,
                     ping=lambda: self.send_message({"type": "ping"}),
                     close=lambda code, reason: self.websocket.close(code=code, reason=reason),
@@ -91,12 +108,8 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 
     async def handle_keep_alive(self) -> None:
         await keep_socket(
-            _gateway(self.view),
+            socket_checks(self.view),
             self.context,
             ping=lambda: self.send_message({"type": "ka"}),
             close=lambda code, reason: self.websocket.close(code=code, reason=reason),
         )
-
-
-def _gateway(view: Any) -> GatewayView:
-    return view  # type: ignore[no-any-return]
