@@ -52,7 +52,7 @@ class AccountMutations:
 
         async def run(work: UnitOfWork) -> SignUpSuccess:
             user, tokens = await accounts.sign_up(
-                work.session,
+                work,
                 identity=identity,
                 email=input.email,
                 password=input.password,
@@ -74,7 +74,7 @@ class AccountMutations:
 
         async def run(work: UnitOfWork) -> SignInSuccess:
             user, tokens = await sessions.sign_in(
-                work.session,
+                work,
                 identity=identity,
                 email=input.email,
                 password=input.password,
@@ -95,7 +95,7 @@ class AccountMutations:
 
         async def run(work: UnitOfWork) -> RefreshSessionSuccess:
             user, tokens = await sessions.refresh(
-                work.session, identity=identity, token=refresh_token, meta=meta
+                work, identity=identity, token=refresh_token, meta=meta
             )
             return RefreshSessionSuccess(
                 user=User.from_row(user, shown_to_owner=True), session=Session.from_tokens(tokens)
@@ -114,7 +114,7 @@ class AccountMutations:
 
         async def run(work: UnitOfWork) -> SignOutSuccess:
             await sessions.sign_out(
-                work.session, viewer, identity=identity, refresh_token=refresh_token, meta=meta
+                work, viewer, identity=identity, refresh_token=refresh_token, meta=meta
             )
             return SignOutSuccess()
 
@@ -128,9 +128,7 @@ class AccountMutations:
         viewer, identity, meta = require_viewer(info), identity_of(info), request_meta(info)
 
         async def run(work: UnitOfWork) -> SignOutEverywhereSuccess:
-            count = await sessions.sign_out_everywhere(
-                work.session, viewer, identity=identity, meta=meta
-            )
+            count = await sessions.sign_out_everywhere(work, viewer, identity=identity, meta=meta)
             return SignOutEverywhereSuccess(sessions_ended=count)
 
         return await mutate(info, run)
@@ -144,7 +142,7 @@ class AccountMutations:
 
         async def run(work: UnitOfWork) -> ChangePasswordSuccess:
             tokens = await accounts.change_password(
-                work.session,
+                work,
                 viewer,
                 identity=identity,
                 current_password=input.current_password,
@@ -168,7 +166,7 @@ class AccountMutations:
         async def run(work: UnitOfWork) -> RequestPasswordResetSuccess:
             address = normalise_email(email, field="email")
             mail = await accounts.request_password_reset(
-                work.session, identity=identity, email=address, meta=meta
+                work, identity=identity, email=address, meta=meta
             )
             outgoing.extend([mail] if mail else [])
             return RequestPasswordResetSuccess(email=address)
@@ -185,7 +183,7 @@ class AccountMutations:
 
         async def run(work: UnitOfWork) -> ResetPasswordSuccess:
             user = await accounts.reset_password(
-                work.session,
+                work,
                 identity=identity,
                 token=input.token,
                 new_password=input.new_password,
@@ -205,7 +203,7 @@ class AccountMutations:
 
         async def run(work: UnitOfWork) -> DeleteAccountSuccess:
             await users.delete_account(
-                work.session,
+                work,
                 viewer,
                 identity=identity,
                 user_id=target,

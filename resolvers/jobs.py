@@ -10,7 +10,7 @@ from schema.context import Info
 from schema.errors import BAD_USER_INPUT, ApiError
 from schema.jobs import DeadJob, RequeueJobInput, RequeueJobResult, RequeueJobSuccess
 from schema.pagination import Connection
-from services import jobs
+from services import dead_jobs
 from services.errors import InvalidInput
 from services.unit_of_work import UnitOfWork
 
@@ -26,7 +26,7 @@ class JobQueries:
     ) -> Connection[DeadJob]:
         viewer = require_viewer(info)
         try:
-            page = await jobs.dead_jobs(
+            page = await dead_jobs.dead_jobs(
                 info.context.session_factory, viewer, first=first, after=after
             )
         except InvalidInput as error:
@@ -48,7 +48,7 @@ class JobMutations:
                 job_id = int(input.id)
             except ValueError:
                 raise InvalidInput("not a job id", field="input.id") from None
-            job = await jobs.requeue_dead_job(work.session, viewer, job_id=job_id)
+            job = await dead_jobs.requeue_dead_job(work, viewer, job_id=job_id)
             return RequeueJobSuccess(job=DeadJob.from_row(job))
 
         return await mutate(info, run)

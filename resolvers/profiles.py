@@ -57,7 +57,7 @@ class ProfileMutations:
 
         async def run(work: UnitOfWork) -> UpdateProfileSuccess:
             user = await profiles.update_profile(
-                work.session, viewer, identity=identity, user_id=target, changes=changes, meta=meta
+                work, viewer, identity=identity, user_id=target, changes=changes, meta=meta
             )
             return UpdateProfileSuccess(user=User.from_row(user))
 
@@ -76,7 +76,7 @@ class ProfileMutations:
 
         async def run(work: UnitOfWork) -> UploadAvatarSuccess:
             user = await profiles.upload_avatar(
-                work.session, viewer, identity=identity, data=data, meta=meta
+                work, viewer, identity=identity, data=data, meta=meta
             )
             return UploadAvatarSuccess(user=User.from_row(user))
 

@@ -43,7 +43,7 @@ class UserMutations:
 
         async def run(work: UnitOfWork) -> SetUserRoleSuccess:
             user = await users.set_role(
-                work.session,
+                work,
                 viewer,
                 identity=identity,
                 user_id=target,
@@ -64,7 +64,7 @@ class UserMutations:
 
         async def run(work: UnitOfWork) -> SetUserStatusSuccess:
             user = await users.set_status(
-                work.session,
+                work,
                 viewer,
                 identity=identity,
                 user_id=target,

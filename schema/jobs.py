@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from schema.errors import InvalidInputError, NotFoundError
-from services import jobs
+from services import dead_jobs
 
 
 @strawberry.type(
@@ -25,7 +25,7 @@ class DeadJob:
     error: str | None = strawberry.field(description="The last failure, as `Type: message`.")
 
     @classmethod
-    def from_row(cls, job: jobs.DeadJob) -> Self:
+    def from_row(cls, job: dead_jobs.DeadJob) -> Self:
         payload: Any = job.payload
         return cls(
             id=strawberry.ID(str(job.id)),

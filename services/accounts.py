@@ -25,6 +25,7 @@ from services.mail import Mail
 from services.password_policy import check_password
 from services.passwords import hash_password, verify_password
 from services.sessions import SessionTokens, hash_token, issue_tokens, revoke_user_sessions
+from services.unit_of_work import UnitOfWork
 from services.validation import check_display_name, normalise_email
 from services.viewer import Viewer
 
@@ -56,7 +57,7 @@ async def create_user(
 
 
 async def sign_up(
-    session: AsyncSession,
+    work: UnitOfWork,
     *,
     identity: Identity,
     email: str,
@@ -64,13 +65,14 @@ async def sign_up(
     display_name: str,
     meta: RequestMeta,
 ) -> tuple[User, SessionTokens]:
+    session = work.session
     user = await create_user(session, email=email, password=password, display_name=display_name)
     audit.record(session, action=audit.SIGN_UP, meta=meta, actor_id=user.id, target_id=user.id)
     return user, await issue_tokens(session, identity=identity, user=user, meta=meta)
 
 
 async def change_password(
-    session: AsyncSession,
+    work: UnitOfWork,
     viewer: Viewer,
     *,
     identity: Identity,
@@ -79,6 +81,7 @@ async def change_password(
     meta: RequestMeta,
 ) -> SessionTokens:
     """Every session ends, this one included; the caller gets a fresh session back."""
+    session = work.session
     user = await session.get(User, viewer.user_id, with_for_update=True)
     if user is None or user.status is not UserStatus.ACTIVE:
         raise InvalidCredentials("account not available", field="input.currentPassword")
@@ -96,10 +99,11 @@ async def change_password(
 
 
 async def request_password_reset(
-    session: AsyncSession, *, identity: Identity, email: str, meta: RequestMeta
+    work: UnitOfWork, *, identity: Identity, email: str, meta: RequestMeta
 ) -> Mail | None:
     """The mail to send after commit, or None; callers answer the same either way, so the
     response never tells whether an address has an account."""
+    session = work.session
     email = normalise_email(email)
     user = await session.scalar(select(User).where(func.lower(User.email) == email))
     if user is None or user.status is not UserStatus.ACTIVE:
@@ -121,9 +125,10 @@ async def request_password_reset(
 
 
 async def reset_password(
-    session: AsyncSession, *, identity: Identity, token: str, new_password: str, meta: RequestMeta
+    work: UnitOfWork, *, identity: Identity, token: str, new_password: str, meta: RequestMeta
 ) -> User:
     """Single use, 30 minutes; every session of the account ends."""
+    session = work.session
     now = utcnow()
     invalid = InvalidResetToken("this reset link is not valid; ask for a new one", field="token")
     row = await session.scalar(

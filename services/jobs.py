@@ -1,19 +1,20 @@
-"""Background jobs in PgQueuer's tables: transactional enqueue, dead letters, queue statistics.
+"""Background jobs in PgQueuer's tables: transactional enqueue, waking workers, queue statistics.
 
 Jobs are written on the caller's connection inside its transaction (the transactional outbox):
-a job exists exactly when the change that caused it commits.
+a job exists exactly when the change that caused it commits. Dead letters, as admins see them,
+are in services/dead_jobs.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
 import orjson
 from opentelemetry import propagate
-from pgqueuer import AsyncpgDriver, JobId, Queries
+from pgqueuer import AsyncpgDriver, Queries
 from pgqueuer.domain.models import TableChangedEvent, utc_now
 from pgqueuer.domain.settings import db_settings
 from pgqueuer.ports.driver import Driver
@@ -21,14 +22,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import SessionFactory
-from services.errors import InvalidInput, NotAllowed, NotFound
-from services.pagination import Page, decode_cursor, encode_cursor, page_size
-from services.viewer import Viewer
-
-DEAD = "failed"  # PgQueuer's status for a job held after its last failed attempt
 
 
-async def _queries(session: AsyncSession) -> Queries:
+async def queries_for(session: AsyncSession) -> Queries:
     """PgQueuer's queries on the session's own connection, inside its transaction."""
     connection = await session.connection()
     driver_connection = (await connection.get_raw_connection()).driver_connection
@@ -81,97 +77,12 @@ async def enqueue(
     A duplicate key is skipped in SQL: raising it would abort the transaction behind
     SQLAlchemy's back and the commit would silently lose the business rows.
     """
-    queries = await _queries(session)
+    queries = await queries_for(session)
     body = orjson.dumps(dict(payload or {}))
     [job_id] = await queries.enqueue(
         entrypoint, body, priority, delay, dedupe_key, trace_headers(), on_conflict="skip"
     )
     return None if job_id is None else int(job_id)
-
-
-@dataclass(frozen=True)
-class DeadJob:
-    id: int
-    entrypoint: str
-    runs: int
-    payload: dict[str, Any]
-    created_at: datetime
-    failed_at: datetime
-    error: str | None
-
-
-_DEAD_JOB_COLUMNS = """
-    SELECT job.id, job.entrypoint, job.attempts, job.payload, job.created, job.updated,
-           failure.traceback ->> 'exception_type' AS error_type,
-           failure.traceback ->> 'exception_message' AS error_message
-    FROM pgqueuer AS job
-    LEFT JOIN LATERAL (
-        SELECT traceback FROM pgqueuer_log
-        WHERE job_id = job.id AND status = 'failed' ORDER BY created DESC LIMIT 1
-    ) AS failure ON true
-    WHERE job.status = 'failed'
-"""
-
-
-def _dead_job(row: Any) -> DeadJob:
-    error = f"{row.error_type}: {row.error_message}" if row.error_type else None
-    return DeadJob(
-        id=row.id,
-        entrypoint=row.entrypoint,
-        runs=row.attempts + 1,  # `attempts` counts retries
-        payload=orjson.loads(row.payload) if row.payload else {},
-        created_at=row.created,
-        failed_at=row.updated,
-        error=error,
-    )
-
-
-def _require_admin(viewer: Viewer) -> None:
-    if not viewer.is_admin:
-        raise NotAllowed("only admins manage background jobs")
-
-
-async def dead_jobs(
-    session_factory: SessionFactory, viewer: Viewer, *, first: int | None, after: str | None
-) -> Page[DeadJob]:
-    """Jobs that failed their last allowed attempt, oldest first."""
-    _require_admin(viewer)
-    size = page_size(first)
-    after_id = 0
-    if after is not None:
-        key = decode_cursor(after)
-        if len(key) != 1 or not isinstance(key[0], int):
-            raise InvalidInput("not a cursor this API issued", field="after")
-        after_id = key[0]
-    async with session_factory() as session:
-        rows = await session.execute(
-            text(_DEAD_JOB_COLUMNS + " AND job.id > :after ORDER BY job.id LIMIT :limit"),
-            {"after": after_id, "limit": size + 1},
-        )
-        total = await session.scalar(text("SELECT count(*) FROM pgqueuer WHERE status = 'failed'"))
-    return Page.from_rows(
-        [_dead_job(row) for row in rows],
-        size,
-        lambda job: encode_cursor([job.id]),
-        after=after,
-        total=total,
-    )
-
-
-async def requeue_dead_job(session: AsyncSession, viewer: Viewer, *, job_id: int) -> DeadJob:
-    """Queue a dead job again, attempts reset; refused for any job that is not dead."""
-    _require_admin(viewer)
-    row = (
-        await session.execute(
-            text(_DEAD_JOB_COLUMNS + " AND job.id = :id FOR UPDATE OF job"), {"id": job_id}
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFound("no dead job has this id", field="id")
-    queries = await _queries(session)
-    await queries.requeue_jobs([JobId(job_id)])
-    await wake_workers(queries.driver)
-    return _dead_job(row)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from services.audit import RequestMeta
 from services.avatars import avatar_key, clean_image
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.identity import Identity
+from services.unit_of_work import UnitOfWork
 from services.validation import check_display_name
 from services.viewer import Viewer
 
@@ -102,7 +103,7 @@ def _check_may_edit(viewer: Viewer, user: User, fields: set[str]) -> None:
 
 
 async def update_profile(
-    session: AsyncSession,
+    work: UnitOfWork,
     viewer: Viewer,
     *,
     identity: Identity,
@@ -110,6 +111,7 @@ async def update_profile(
     changes: ProfileChanges,
     meta: RequestMeta,
 ) -> User:
+    session = work.session
     user = await _editable(session, viewer, user_id)
     wanted = set(changes.values) | ({"avatar_key"} if changes.remove_avatar else set())
     _check_may_edit(viewer, user, wanted)
@@ -134,9 +136,10 @@ async def update_profile(
 
 
 async def upload_avatar(
-    session: AsyncSession, viewer: Viewer, *, identity: Identity, data: bytes, meta: RequestMeta
+    work: UnitOfWork, viewer: Viewer, *, identity: Identity, data: bytes, meta: RequestMeta
 ) -> User:
     """Validate and store a new avatar for the viewer; the previous file is removed."""
+    session = work.session
     image = await asyncio.to_thread(clean_image, data)
     user = await _editable(session, viewer, viewer.user_id)
     key = avatar_key(user.id, image.extension)

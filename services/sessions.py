@@ -37,6 +37,7 @@ from services.identity_errors import (
     TooManyAttempts,
 )
 from services.passwords import hash_password, needs_rehash, verify_password
+from services.unit_of_work import UnitOfWork
 from services.validation import normalise_email
 from services.viewer import Viewer
 
@@ -100,8 +101,9 @@ async def _verify_against_nothing(password: str) -> None:
 
 
 async def sign_in(
-    session: AsyncSession, *, identity: Identity, email: str, password: str, meta: RequestMeta
+    work: UnitOfWork, *, identity: Identity, email: str, password: str, meta: RequestMeta
 ) -> tuple[User, SessionTokens]:
+    session = work.session
     settings = identity.settings
     email = normalise_email(email)
     account_key, ip_key = f"account:{email}", f"ip:{meta.ip or 'unknown'}"
@@ -132,8 +134,9 @@ async def sign_in(
 
 
 async def refresh(
-    session: AsyncSession, *, identity: Identity, token: str, meta: RequestMeta
+    work: UnitOfWork, *, identity: Identity, token: str, meta: RequestMeta
 ) -> tuple[User, SessionTokens]:
+    session = work.session
     now = utcnow()
     # The row lock serialises concurrent refreshes of one token: each sees the others' rotation.
     row = await session.scalar(
@@ -214,7 +217,7 @@ def _access_horizon(identity: Identity, now: datetime) -> datetime:
 
 
 async def sign_out(
-    session: AsyncSession,
+    work: UnitOfWork,
     viewer: Viewer | None,
     *,
     identity: Identity,
@@ -223,6 +226,7 @@ async def sign_out(
 ) -> None:
     """End the viewer's session, or the one `refresh_token` belongs to (an expired access token
     must not keep a client from signing out)."""
+    session = work.session
     now = utcnow()
     families: set[uuid.UUID] = set()
     user_id = viewer.user_id if viewer else None
@@ -247,8 +251,9 @@ async def sign_out(
 
 
 async def sign_out_everywhere(
-    session: AsyncSession, viewer: Viewer, *, identity: Identity, meta: RequestMeta
+    work: UnitOfWork, viewer: Viewer, *, identity: Identity, meta: RequestMeta
 ) -> int:
+    session = work.session
     count = await revoke_user_sessions(
         session, identity=identity, user_id=viewer.user_id, now=utcnow()
     )

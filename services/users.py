@@ -20,6 +20,7 @@ from services.identity import Identity
 from services.identity_errors import InvalidCredentials
 from services.passwords import verify_password
 from services.sessions import revoke_access_before, revoke_user_sessions
+from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
 
@@ -46,7 +47,7 @@ async def _target(session: AsyncSession, user_id: uuid.UUID) -> User:
 
 
 async def set_role(
-    session: AsyncSession,
+    work: UnitOfWork,
     viewer: Viewer,
     *,
     identity: Identity,
@@ -55,6 +56,7 @@ async def set_role(
     meta: RequestMeta,
 ) -> User:
     """Admins only, never on themselves (the last admin cannot lock everyone out)."""
+    session = work.session
     if not viewer.is_admin:
         raise NotAllowed("only admins change roles")
     if viewer.owns(user_id):
@@ -77,7 +79,7 @@ async def set_role(
 
 
 async def set_status(
-    session: AsyncSession,
+    work: UnitOfWork,
     viewer: Viewer,
     *,
     identity: Identity,
@@ -86,6 +88,7 @@ async def set_status(
     meta: RequestMeta,
 ) -> User:
     """Suspend or reactivate. Admins: anyone but themselves; moderators: plain users only."""
+    session = work.session
     if status is UserStatus.DELETED:
         raise InvalidInput("delete accounts with deleteAccount", field="status")
     if not viewer.is_staff:
@@ -111,7 +114,7 @@ async def set_status(
 
 
 async def delete_account(
-    session: AsyncSession,
+    work: UnitOfWork,
     viewer: Viewer,
     *,
     identity: Identity,
@@ -121,6 +124,7 @@ async def delete_account(
 ) -> None:
     """GDPR-style erasure: the row stays (other records point at it) but says nothing of the
     person; sessions end and the avatar file goes. Own account with its password, or an admin."""
+    session = work.session
     if not (viewer.owns(user_id) or viewer.is_admin):
         raise NotAllowed("you can delete only your own account", field="userId")
     user = await _target(session, user_id)
