@@ -35,7 +35,7 @@ from schema.accounts import (
     SignUpSuccess,
 )
 from schema.context import Info
-from schema.errors import UNAUTHENTICATED, ApiError
+from schema.errors import UNAUTHENTICATED, ApiError, Result
 from schema.users import User
 from services import accounts, sessions, users
 from services.mail import Mail
@@ -45,8 +45,8 @@ from services.validation import normalise_email
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation(description="Create an account and sign in.")
-    async def sign_up(self, info: Info, input: SignUpInput) -> SignUpResult:
+    @strawberry.mutation(description="Create an account and sign in.", graphql_type=SignUpResult)
+    async def sign_up(self, info: Info, input: SignUpInput) -> Result[SignUpSuccess]:
         identity, meta = identity_of(info), request_meta(info)
         await limit_request(info.context, "auth", f"sign-up:{meta.ip}")
 
@@ -67,9 +67,10 @@ class AccountMutations:
 
     @strawberry.mutation(
         description="Sign in with email and password. Failed attempts are limited per account "
-        "and per client address (RATE_LIMITED with `retryAfter` seconds)."
+        "and per client address (RATE_LIMITED with `retryAfter` seconds).",
+        graphql_type=SignInResult,
     )
-    async def sign_in(self, info: Info, input: SignInInput) -> SignInResult:
+    async def sign_in(self, info: Info, input: SignInInput) -> Result[SignInSuccess]:
         identity, meta = identity_of(info), request_meta(info)
 
         async def run(work: UnitOfWork) -> SignInSuccess:
@@ -88,9 +89,12 @@ class AccountMutations:
 
     @strawberry.mutation(
         description="Trade a refresh token for a new session pair; the old token stops working. "
-        "Reusing a rotated token more than 10 s later ends the whole session."
+        "Reusing a rotated token more than 10 s later ends the whole session.",
+        graphql_type=RefreshSessionResult,
     )
-    async def refresh_session(self, info: Info, refresh_token: str) -> RefreshSessionResult:
+    async def refresh_session(
+        self, info: Info, refresh_token: str
+    ) -> Result[RefreshSessionSuccess]:
         identity, meta = identity_of(info), request_meta(info)
 
         async def run(work: UnitOfWork) -> RefreshSessionSuccess:
@@ -105,9 +109,12 @@ class AccountMutations:
 
     @strawberry.mutation(
         description="End this session: the access token sent, its session, and `refreshToken` "
-        "(which alone suffices when the access token has expired)."
+        "(which alone suffices when the access token has expired).",
+        graphql_type=SignOutResult,
     )
-    async def sign_out(self, info: Info, refresh_token: str | None = None) -> SignOutResult:
+    async def sign_out(
+        self, info: Info, refresh_token: str | None = None
+    ) -> Result[SignOutSuccess]:
         viewer, identity, meta = info.context.viewer, identity_of(info), request_meta(info)
         if viewer is None and refresh_token is None:
             raise ApiError("sign in first, or pass your refresh token", UNAUTHENTICATED)
@@ -123,8 +130,9 @@ class AccountMutations:
     @strawberry.mutation(
         description="End every session of your account, on every device.",
         permission_classes=[IsAuthenticated],
+        graphql_type=SignOutEverywhereResult,
     )
-    async def sign_out_everywhere(self, info: Info) -> SignOutEverywhereResult:
+    async def sign_out_everywhere(self, info: Info) -> Result[SignOutEverywhereSuccess]:
         viewer, identity, meta = require_viewer(info), identity_of(info), request_meta(info)
 
         async def run(work: UnitOfWork) -> SignOutEverywhereSuccess:
@@ -136,8 +144,11 @@ class AccountMutations:
     @strawberry.mutation(
         description="Change your password. Every session ends; you get a new one back.",
         permission_classes=[IsAuthenticated],
+        graphql_type=ChangePasswordResult,
     )
-    async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
+    async def change_password(
+        self, info: Info, input: ChangePasswordInput
+    ) -> Result[ChangePasswordSuccess]:
         viewer, identity, meta = require_viewer(info), identity_of(info), request_meta(info)
 
         async def run(work: UnitOfWork) -> ChangePasswordSuccess:
@@ -155,9 +166,12 @@ class AccountMutations:
 
     @strawberry.mutation(
         description="Mail a single-use reset code (valid 30 minutes) if the address has an "
-        "account. The answer is the same either way."
+        "account. The answer is the same either way.",
+        graphql_type=RequestPasswordResetResult,
     )
-    async def request_password_reset(self, info: Info, email: str) -> RequestPasswordResetResult:
+    async def request_password_reset(
+        self, info: Info, email: str
+    ) -> Result[RequestPasswordResetSuccess]:
         identity, meta = identity_of(info), request_meta(info)
         account = email.strip().lower()
         await limit_request(info.context, "auth", f"reset:{meta.ip}", f"reset:{account}")
@@ -176,8 +190,13 @@ class AccountMutations:
             await identity.mail.send(mail)
         return result
 
-    @strawberry.mutation(description="Choose a new password with the code from the reset mail.")
-    async def reset_password(self, info: Info, input: ResetPasswordInput) -> ResetPasswordResult:
+    @strawberry.mutation(
+        description="Choose a new password with the code from the reset mail.",
+        graphql_type=ResetPasswordResult,
+    )
+    async def reset_password(
+        self, info: Info, input: ResetPasswordInput
+    ) -> Result[ResetPasswordSuccess]:
         identity, meta = identity_of(info), request_meta(info)
         await limit_request(info.context, "auth", f"reset-password:{meta.ip}")
 
@@ -196,8 +215,11 @@ class AccountMutations:
     @strawberry.mutation(
         description="Erase an account (GDPR): personal data is removed and every session ends.",
         permission_classes=[IsAuthenticated],
+        graphql_type=DeleteAccountResult,
     )
-    async def delete_account(self, info: Info, input: DeleteAccountInput) -> DeleteAccountResult:
+    async def delete_account(
+        self, info: Info, input: DeleteAccountInput
+    ) -> Result[DeleteAccountSuccess]:
         viewer, identity, meta = require_viewer(info), identity_of(info), request_meta(info)
         target = user_uuid(input.user_id, field="userId") if input.user_id else viewer.user_id
 

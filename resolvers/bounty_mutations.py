@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 import strawberry
-from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 
 from app.security.permissions import IsAuthenticated, IsStaff
 from app.security.rate_limits import limit_request
-from resolvers.mutations import identity_of, mutate, node_uuid, require_viewer
+from resolvers.mutations import identity_of, mutate, node_uuid, read_upload, require_viewer
 from schema import bounty_results as results
 from schema.bounties import Bounty, BountyApplication, BountyImage
 from schema.bounty_inputs import (
@@ -28,9 +27,8 @@ from schema.bounty_inputs import (
     UpdateBountyInput,
 )
 from schema.context import Info
-from schema.errors import UserError
+from schema.errors import Result, UserError
 from schema.reviews import Review
-from services.avatars import MAX_BYTES
 from services.bounties import applications, cards, delivery, drafting, queries, reviews
 from services.payments import Payments, payments_for
 from services.unit_of_work import UnitOfWork
@@ -46,14 +44,18 @@ async def fresh_bounty(info: Info, bounty_id: uuid.UUID) -> Bounty:
     return Bounty.from_card(card)
 
 
-async def _bounty_result(info: Info, run: Callable[[UnitOfWork], Awaitable[uuid.UUID]]) -> Any:
+async def _bounty_result(
+    info: Info, run: Callable[[UnitOfWork], Awaitable[uuid.UUID]]
+) -> Result[results.BountySuccess]:
     bounty_id = await mutate(info, run)
     if isinstance(bounty_id, UserError):
         return bounty_id
     return results.BountySuccess(bounty=await fresh_bounty(info, bounty_id))
 
 
-async def _application_result(info: Info, run: Callable[[UnitOfWork], Awaitable[uuid.UUID]]) -> Any:
+async def _application_result(
+    info: Info, run: Callable[[UnitOfWork], Awaitable[uuid.UUID]]
+) -> Result[results.ApplicationSuccess]:
     application_id = await mutate(info, run)
     if isinstance(application_id, UserError):
         return application_id
@@ -92,26 +94,29 @@ async def money_mover(info: Info) -> tuple[Viewer, Payments]:
 @strawberry.type
 class BountyMutations:
     @strawberry.mutation(
-        description="A new DRAFT bounty of yours.", permission_classes=[IsAuthenticated]
+        description="A new DRAFT bounty of yours.",
+        permission_classes=[IsAuthenticated],
+        graphql_type=results.CreateBountyResult,
     )
     async def create_bounty(
         self, info: Info, input: CreateBountyInput
-    ) -> results.CreateBountyResult:
+    ) -> Result[results.BountySuccess]:
         viewer = require_viewer(info)
         values = _values(input, UPDATABLE)
 
         async def run(work: UnitOfWork) -> uuid.UUID:
             return await drafting.create_bounty(work, viewer, values=values)
 
-        return cast(results.CreateBountyResult, await _bounty_result(info, run))
+        return await _bounty_result(info, run)
 
     @strawberry.mutation(
         description="Poster only, while DRAFT or OPEN; the reward only while DRAFT.",
         permission_classes=[IsAuthenticated],
+        graphql_type=results.UpdateBountyResult,
     )
     async def update_bounty(
         self, info: Info, input: UpdateBountyInput
-    ) -> results.UpdateBountyResult:
+    ) -> Result[results.BountySuccess]:
         viewer = require_viewer(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
         changes = drafting.BountyChanges(values=_values(input, UPDATABLE))
@@ -120,18 +125,19 @@ class BountyMutations:
             await drafting.update_bounty(work, viewer, bounty_id=bounty_id, changes=changes)
             return bounty_id
 
-        return cast(results.UpdateBountyResult, await _bounty_result(info, run))
+        return await _bounty_result(info, run)
 
     @strawberry.mutation(
         description="Add an image (multipart request; same checks as avatars; at most 8).",
         permission_classes=[IsAuthenticated],
+        graphql_type=results.AddBountyImageResult,
     )
     async def add_bounty_image(
         self, info: Info, bounty_id: strawberry.relay.GlobalID, file: Upload
-    ) -> results.AddBountyImageResult:
+    ) -> Result[results.BountyImageSuccess]:
         viewer, media = require_viewer(info), identity_of(info).media
         target = node_uuid(bounty_id, "Bounty", field="bountyId")
-        data = await cast(UploadFile, file).read(MAX_BYTES + 1)
+        data = await read_upload(file)
         image_ids: list[uuid.UUID] = []
 
         async def run(work: UnitOfWork) -> uuid.UUID:
@@ -142,14 +148,18 @@ class BountyMutations:
 
         outcome = await _bounty_result(info, run)
         if not isinstance(outcome, results.BountySuccess):
-            return cast(results.AddBountyImageResult, outcome)
+            return outcome
         image = next(i for i in outcome.bounty.images if i.id == str(image_ids[0]))
         return results.BountyImageSuccess(bounty=outcome.bounty, image=image)
 
-    @strawberry.mutation(description="Remove an image.", permission_classes=[IsAuthenticated])
+    @strawberry.mutation(
+        description="Remove an image.",
+        permission_classes=[IsAuthenticated],
+        graphql_type=results.RemoveBountyImageResult,
+    )
     async def remove_bounty_image(
         self, info: Info, image_id: strawberry.ID
-    ) -> results.RemoveBountyImageResult:
+    ) -> Result[results.BountyImageSuccess]:
         viewer, media = require_viewer(info), identity_of(info).media
         try:
             target = uuid.UUID(str(image_id))
@@ -161,16 +171,17 @@ class BountyMutations:
 
         outcome = await _bounty_result(info, run)
         if not isinstance(outcome, results.BountySuccess):
-            return cast(results.RemoveBountyImageResult, outcome)
+            return outcome
         return results.BountyImageSuccess(bounty=outcome.bounty, image=None)
 
     @strawberry.mutation(
         description="Fund the reward (payments) and open the bounty to hunters.",
         permission_classes=[IsAuthenticated],
+        graphql_type=results.PublishBountyResult,
     )
     async def publish_bounty(
         self, info: Info, input: BountyPaymentInput
-    ) -> results.PublishBountyResult:
+    ) -> Result[results.BountySuccess]:
         viewer, payments = await money_mover(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
 
@@ -179,15 +190,16 @@ class BountyMutations:
                 work, viewer, payments=payments, bounty_id=bounty_id, key=input.idempotency_key
             )
 
-        return cast(results.PublishBountyResult, await _bounty_result(info, run))
+        return await _bounty_result(info, run)
 
     @strawberry.mutation(
         description="Poster: cancel a DRAFT, FUNDING_PENDING or OPEN bounty; funds are refunded.",
         permission_classes=[IsAuthenticated],
+        graphql_type=results.CancelBountyResult,
     )
     async def cancel_bounty(
         self, info: Info, input: CancelBountyInput
-    ) -> results.CancelBountyResult:
+    ) -> Result[results.BountySuccess]:
         viewer, payments = await money_mover(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
 
@@ -197,15 +209,16 @@ class BountyMutations:
                 key=input.idempotency_key, note=input.note,
             )  # fmt: skip
 
-        return cast(results.CancelBountyResult, await _bounty_result(info, run))
+        return await _bounty_result(info, run)
 
     @strawberry.mutation(
         description="Offer to do an OPEN bounty (one active application per bounty).",
         permission_classes=[IsAuthenticated],
+        graphql_type=results.ApplyToBountyResult,
     )
     async def apply_to_bounty(
         self, info: Info, input: ApplyToBountyInput
-    ) -> results.ApplyToBountyResult:
+    ) -> Result[results.ApplicationSuccess]:
         viewer = require_viewer(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
 
@@ -215,44 +228,46 @@ class BountyMutations:
                 proposed_amount=input.proposed_amount,
             )  # fmt: skip
 
-        return cast(results.ApplyToBountyResult, await _application_result(info, run))
+        return await _application_result(info, run)
 
     @strawberry.mutation(
-        description="Withdraw your pending application.", permission_classes=[IsAuthenticated]
+        description="Withdraw your pending application.",
+        permission_classes=[IsAuthenticated],
+        graphql_type=results.WithdrawApplicationResult,
     )
     async def withdraw_application(
         self, info: Info, input: ApplicationInput
-    ) -> results.WithdrawApplicationResult:
-        return cast(
-            results.WithdrawApplicationResult,
-            await _on_application(info, input, applications.withdraw),
-        )
+    ) -> Result[results.ApplicationSuccess]:
+        return await _on_application(info, input, applications.withdraw)
 
     @strawberry.mutation(
         description="Poster: assign the bounty to this applicant; other pending ones are rejected.",
         permission_classes=[IsAuthenticated],
+        graphql_type=results.AcceptApplicationResult,
     )
     async def accept_application(
         self, info: Info, input: ApplicationInput
-    ) -> results.AcceptApplicationResult:
-        return cast(
-            results.AcceptApplicationResult, await _on_application(info, input, applications.accept)
-        )
+    ) -> Result[results.ApplicationSuccess]:
+        return await _on_application(info, input, applications.accept)
 
     @strawberry.mutation(
-        description="Poster: turn a pending application down.", permission_classes=[IsAuthenticated]
+        description="Poster: turn a pending application down.",
+        permission_classes=[IsAuthenticated],
+        graphql_type=results.RejectApplicationResult,
     )
     async def reject_application(
         self, info: Info, input: ApplicationInput
-    ) -> results.RejectApplicationResult:
-        return cast(
-            results.RejectApplicationResult, await _on_application(info, input, applications.reject)
-        )
+    ) -> Result[results.ApplicationSuccess]:
+        return await _on_application(info, input, applications.reject)
 
     @strawberry.mutation(
-        description="Assigned hunter: hand the work in.", permission_classes=[IsAuthenticated]
+        description="Assigned hunter: hand the work in.",
+        permission_classes=[IsAuthenticated],
+        graphql_type=results.SubmitWorkResult,
     )
-    async def submit_work(self, info: Info, input: SubmitWorkInput) -> results.SubmitWorkResult:
+    async def submit_work(
+        self, info: Info, input: SubmitWorkInput
+    ) -> Result[results.BountySuccess]:
         viewer = require_viewer(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
 
@@ -261,14 +276,16 @@ class BountyMutations:
                 work, viewer, bounty_id=bounty_id, note=input.note, attachments=input.attachments
             )
 
-        return cast(results.SubmitWorkResult, await _bounty_result(info, run))
+        return await _bounty_result(info, run)
 
     @strawberry.mutation(
-        description="Poster: send submitted work back.", permission_classes=[IsAuthenticated]
+        description="Poster: send submitted work back.",
+        permission_classes=[IsAuthenticated],
+        graphql_type=results.RequestChangesResult,
     )
     async def request_changes(
         self, info: Info, input: BountyNoteInput
-    ) -> results.RequestChangesResult:
+    ) -> Result[results.BountySuccess]:
         viewer = require_viewer(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
 
@@ -277,15 +294,16 @@ class BountyMutations:
                 work, viewer, bounty_id=bounty_id, note=input.note
             )
 
-        return cast(results.RequestChangesResult, await _bounty_result(info, run))
+        return await _bounty_result(info, run)
 
     @strawberry.mutation(
         description="Poster: accept submitted work; the reward is released to the hunter.",
         permission_classes=[IsAuthenticated],
+        graphql_type=results.ApproveCompletionResult,
     )
     async def approve_completion(
         self, info: Info, input: BountyPaymentInput
-    ) -> results.ApproveCompletionResult:
+    ) -> Result[results.BountySuccess]:
         viewer, payments = await money_mover(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
 
@@ -294,13 +312,16 @@ class BountyMutations:
                 work, viewer, payments=payments, bounty_id=bounty_id, key=input.idempotency_key
             )
 
-        return cast(results.ApproveCompletionResult, await _bounty_result(info, run))
+        return await _bounty_result(info, run)
 
     @strawberry.mutation(
         description="Poster or assigned hunter: stop the work for a moderator to decide.",
         permission_classes=[IsAuthenticated],
+        graphql_type=results.OpenDisputeResult,
     )
-    async def open_dispute(self, info: Info, input: BountyNoteInput) -> results.OpenDisputeResult:
+    async def open_dispute(
+        self, info: Info, input: BountyNoteInput
+    ) -> Result[results.BountySuccess]:
         viewer, payments = await money_mover(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
 
@@ -309,15 +330,16 @@ class BountyMutations:
                 work, viewer, payments=payments, bounty_id=bounty_id, reason=input.note
             )
 
-        return cast(results.OpenDisputeResult, await _bounty_result(info, run))
+        return await _bounty_result(info, run)
 
     @strawberry.mutation(
         description="Moderators: pay the hunter or refund the poster.",
         permission_classes=[IsStaff],
+        graphql_type=results.ResolveDisputeResult,
     )
     async def resolve_dispute(
         self, info: Info, input: ResolveDisputeInput
-    ) -> results.ResolveDisputeResult:
+    ) -> Result[results.BountySuccess]:
         viewer, payments = await money_mover(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
         outcome = delivery.DisputeOutcome(input.outcome.value)
@@ -328,13 +350,16 @@ class BountyMutations:
                 note=input.note, key=input.idempotency_key,
             )  # fmt: skip
 
-        return cast(results.ResolveDisputeResult, await _bounty_result(info, run))
+        return await _bounty_result(info, run)
 
     @strawberry.mutation(
         description="Rate the other side of a COMPLETED bounty (once each).",
         permission_classes=[IsAuthenticated],
+        graphql_type=results.ReviewUserResult,
     )
-    async def review_user(self, info: Info, input: ReviewUserInput) -> results.ReviewUserResult:
+    async def review_user(
+        self, info: Info, input: ReviewUserInput
+    ) -> Result[results.ReviewUserSuccess]:
         viewer = require_viewer(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
 
@@ -345,7 +370,7 @@ class BountyMutations:
 
         review_id = await mutate(info, run)
         if isinstance(review_id, UserError):
-            return cast(results.ReviewUserResult, review_id)
+            return review_id
         card = await reviews.review_by_id(info.context.session_factory, review_id)
         return results.ReviewUserSuccess(review=Review.from_card(card))
 
@@ -354,7 +379,7 @@ async def _on_application(
     info: Info,
     input: ApplicationInput,
     action: Callable[..., Awaitable[uuid.UUID]],
-) -> Any:
+) -> Result[results.ApplicationSuccess]:
     viewer = require_viewer(info)
     application_id = node_uuid(
         input.application_id, "BountyApplication", field="input.applicationId"

@@ -7,7 +7,7 @@ import strawberry
 from app.security.permissions import IsAdmin
 from resolvers.mutations import mutate, require_viewer
 from schema.context import Info
-from schema.errors import BAD_USER_INPUT, ApiError
+from schema.errors import BAD_USER_INPUT, ApiError, Result
 from schema.jobs import DeadJob, RequeueJobInput, RequeueJobResult, RequeueJobSuccess
 from schema.pagination import Connection
 from services import dead_jobs
@@ -39,8 +39,9 @@ class JobMutations:
     @strawberry.mutation(
         description="Queue a dead job again, attempts reset. Admins only.",
         permission_classes=[IsAdmin],
+        graphql_type=RequeueJobResult,
     )
-    async def requeue_job(self, info: Info, input: RequeueJobInput) -> RequeueJobResult:
+    async def requeue_job(self, info: Info, input: RequeueJobInput) -> Result[RequeueJobSuccess]:
         viewer = require_viewer(info)
 
         async def run(work: UnitOfWork) -> RequeueJobSuccess:

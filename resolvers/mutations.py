@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar, cast
+from typing import TypeVar
 
+from starlette.datastructures import UploadFile
 from strawberry import relay
+from strawberry.file_uploads import Upload
 
 from app.security.rate_limits import set_retry_after
 from schema.context import Info
@@ -19,9 +21,11 @@ from schema.errors import (
     RATE_LIMITED,
     UNAUTHENTICATED,
     ApiError,
+    Result,
     user_error,
 )
 from services.audit import RequestMeta
+from services.avatars import MAX_BYTES
 from services.errors import DomainError
 from services.identity import Identity
 from services.identity_errors import TooManyAttempts
@@ -32,9 +36,9 @@ from services.viewer import Viewer
 T = TypeVar("T")
 
 
-async def mutate(info: Info, operation: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    """Typed as the operation's success; on failure it returns the error's union member, which
-    the field's `<Verb><Noun>Result` union must list (strawberry refuses the response if not)."""
+async def mutate(info: Info, operation: Callable[[UnitOfWork], Awaitable[T]]) -> Result[T]:
+    """The operation's success, or the error's union member on a domain failure, which the
+    field's `<Verb><Noun>Result` union must list (strawberry refuses the response if not)."""
     context = info.context
     failure: DomainError
     try:
@@ -53,7 +57,7 @@ async def mutate(info: Info, operation: Callable[[UnitOfWork], Awaitable[T]]) ->
         refusal = ApiError(failure.message, code, retryAfter=failure.retry_after)
         set_retry_after(context, refusal)
         raise refusal
-    return cast(T, user_error(failure))
+    return user_error(failure)
 
 
 def request_meta(info: Info) -> RequestMeta:
@@ -93,3 +97,10 @@ def node_uuid(global_id: relay.GlobalID, type_name: str, *, field: str) -> uuid.
 
 def user_uuid(global_id: relay.GlobalID, *, field: str) -> uuid.UUID:
     return node_uuid(global_id, "User", field=field)
+
+
+async def read_upload(file: Upload) -> bytes:
+    """An uploaded image's bytes, one more than allowed at most (which tells "too large")."""
+    if not isinstance(file, UploadFile):  # Upload accepts any JSON value; only files work
+        raise ApiError("`file` must be a file part of a multipart request", BAD_USER_INPUT)
+    return await file.read(MAX_BYTES + 1)

@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from starlette.datastructures import UploadFile
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from app.security.permissions import IsAuthenticated
-from resolvers.mutations import identity_of, mutate, request_meta, require_viewer, user_uuid
+from resolvers.mutations import (
+    identity_of,
+    mutate,
+    read_upload,
+    request_meta,
+    require_viewer,
+    user_uuid,
+)
 from schema.context import Info
-from schema.errors import BAD_USER_INPUT, ApiError
+from schema.errors import Result
 from schema.profiles import (
     UpdateProfileInput,
     UpdateProfileResult,
@@ -22,7 +28,6 @@ from schema.profiles import (
 )
 from schema.users import User, parse_uuid
 from services import profiles
-from services.avatars import MAX_BYTES
 from services.unit_of_work import UnitOfWork
 
 PROFILE_FIELDS = ("display_name", "bio", "skills", "location", "phone")
@@ -44,8 +49,11 @@ class ProfileMutations:
     @strawberry.mutation(
         description="Change profile fields. Your own; staff may moderate others' public text.",
         permission_classes=[IsAuthenticated],
+        graphql_type=UpdateProfileResult,
     )
-    async def update_profile(self, info: Info, input: UpdateProfileInput) -> UpdateProfileResult:
+    async def update_profile(
+        self, info: Info, input: UpdateProfileInput
+    ) -> Result[UpdateProfileSuccess]:
         viewer, identity, meta = require_viewer(info), identity_of(info), request_meta(info)
         target = user_uuid(input.user_id, field="input.userId") if input.user_id else viewer.user_id
         values: dict[str, Any] = {
@@ -67,12 +75,11 @@ class ProfileMutations:
         description="Upload your avatar (multipart request): PNG, JPEG or WebP, at most 5 MB "
         "and 4096x4096. It is re-encoded; metadata is dropped.",
         permission_classes=[IsAuthenticated],
+        graphql_type=UploadAvatarResult,
     )
-    async def upload_avatar(self, info: Info, file: Upload) -> UploadAvatarResult:
+    async def upload_avatar(self, info: Info, file: Upload) -> Result[UploadAvatarSuccess]:
         viewer, identity, meta = require_viewer(info), identity_of(info), request_meta(info)
-        if not isinstance(file, UploadFile):  # Upload accepts any JSON value; only files work
-            raise ApiError("`file` must be a file part of a multipart request", BAD_USER_INPUT)
-        data = await file.read(MAX_BYTES + 1)  # one byte more tells "too large"
+        data = await read_upload(file)
 
         async def run(work: UnitOfWork) -> UploadAvatarSuccess:
             user = await profiles.upload_avatar(

@@ -7,6 +7,7 @@ import strawberry
 from app.security.permissions import IsAdmin, IsStaff
 from resolvers.mutations import identity_of, mutate, request_meta, require_viewer, user_uuid
 from schema.context import Info
+from schema.errors import Result
 from schema.profiles import (
     SetUserRoleInput,
     SetUserRoleResult,
@@ -36,8 +37,11 @@ class UserMutations:
     @strawberry.mutation(
         description="Admins: make a user USER, MODERATOR or ADMIN. Takes effect at once.",
         permission_classes=[IsAdmin],
+        graphql_type=SetUserRoleResult,
     )
-    async def set_user_role(self, info: Info, input: SetUserRoleInput) -> SetUserRoleResult:
+    async def set_user_role(
+        self, info: Info, input: SetUserRoleInput
+    ) -> Result[SetUserRoleSuccess]:
         viewer, identity, meta = require_viewer(info), identity_of(info), request_meta(info)
         target = user_uuid(input.user_id, field="input.userId")
 
@@ -57,8 +61,11 @@ class UserMutations:
     @strawberry.mutation(
         description="Staff: suspend (every session ends at once) or reactivate an account.",
         permission_classes=[IsStaff],
+        graphql_type=SetUserStatusResult,
     )
-    async def set_user_status(self, info: Info, input: SetUserStatusInput) -> SetUserStatusResult:
+    async def set_user_status(
+        self, info: Info, input: SetUserStatusInput
+    ) -> Result[SetUserStatusSuccess]:
         viewer, identity, meta = require_viewer(info), identity_of(info), request_meta(info)
         target = user_uuid(input.user_id, field="input.userId")
 

@@ -7,6 +7,7 @@ implements `UserError`. Codes are stable and UPPER_SNAKE; clients switch on `cod
 from __future__ import annotations
 
 from enum import Enum
+from typing import TypeAlias, TypeVar
 
 import strawberry
 
@@ -159,6 +160,13 @@ class IdempotencyKeyReusedError(UserError):
 @strawberry.type(description="The payments provider refused the money movement; nothing changed.")
 class PaymentFailedError(UserError):
     pass
+
+
+Success = TypeVar("Success")
+# What a mutation's resolver returns: its success payload, or the UserError member of a domain
+# failure. The field's GraphQL type, `graphql_type=<Verb><Noun>Result`, says which errors it
+# lists; strawberry refuses a member the union does not list (a bug, answered as internal error).
+Result: TypeAlias = Success | UserError
 
 
 _ERROR_TYPES: dict[str, type[UserError]] = {
