@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from app.db.models import PasswordResetToken, Role, User, UserStatus
 from app.db.models.base import utcnow
-from services import audit
+from services import audit, business_events
 from services.audit import RequestMeta
 from services.identity import Identity
 from services.identity_errors import (
@@ -68,6 +68,7 @@ async def sign_up(
     session = work.session
     user = await create_user(session, email=email, password=password, display_name=display_name)
     audit.record(session, action=audit.SIGN_UP, meta=meta, actor_id=user.id, target_id=user.id)
+    work.after_commit(business_events.signed_up)
     return user, await issue_tokens(session, identity=identity, user=user, meta=meta)
 
 

@@ -1,48 +1,33 @@
-"""Business counters (`bountyexpo_business_<thing>_total`), counted once a change has committed.
+"""Business events as services report them; app/monitoring/metrics.py counts them.
 
-Plain functions so the observability work can export them as they are.
+Services call these once a change has committed (`work.after_commit(...)`), never
+prometheus-client itself: the counters, their names and their allowed events are defined in
+one place, `app/monitoring/metrics.py`. An unknown event raises `ValueError`.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter
-
-BOUNTIES = Counter(
-    "bountyexpo_business_bounties_total",
-    "Bounty lifecycle events: created, published, accepted, completed, cancelled, expired, "
-    "disputed.",
-    ["event"],
-)
-APPLICATIONS = Counter(
-    "bountyexpo_business_applications_total",
-    "Applications by event: submitted, withdrawn, accepted, rejected.",
-    ["event"],
-)
-REVIEWS = Counter("bountyexpo_business_reviews_total", "Reviews written.")
-
-BOUNTY_EVENTS = (
-    "created",
-    "published",
-    "accepted",
-    "completed",
-    "cancelled",
-    "expired",
-    "disputed",
-)
-APPLICATION_EVENTS = ("submitted", "withdrawn", "accepted", "rejected")
+from app.monitoring import metrics
 
 
 def bounty_event(event: str) -> None:
-    if event not in BOUNTY_EVENTS:
-        raise ValueError(f"unknown bounty event {event!r}")
-    BOUNTIES.labels(event).inc()
+    """`bountyexpo_bounties_total{event}`: created, published, accepted, completed, ..."""
+    metrics.record_bounty_event(event)
 
 
 def application_event(event: str) -> None:
-    if event not in APPLICATION_EVENTS:
-        raise ValueError(f"unknown application event {event!r}")
-    APPLICATIONS.labels(event).inc()
+    """`bountyexpo_bounty_applications_total{event}`: submitted, withdrawn, accepted, rejected."""
+    metrics.record_application_event(event)
 
 
 def review_written() -> None:
-    REVIEWS.inc()
+    metrics.record_review()
+
+
+def signed_up() -> None:
+    metrics.record_sign_up()
+
+
+def payment(kind: str, status: str, currency: str, amount_minor: int) -> None:
+    """`bountyexpo_payments_total` and, once succeeded, the amount (`MeteredPayments`)."""
+    metrics.record_payment(kind, status, currency, amount_minor)

@@ -7,6 +7,7 @@ Amounts are integer minor units with an ISO 4217 currency, never floats. Every c
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -18,6 +19,7 @@ from sqlmodel import col
 
 from app.db.models import PaymentCall
 from app.settings import Settings
+from services import business_events
 
 
 class PaymentStatus(StrEnum):
@@ -120,9 +122,55 @@ async def calls_for(session: AsyncSession, bounty_id: uuid.UUID) -> list[tuple[s
     return [(row[0], row[1], row[2]) for row in rows]
 
 
-_RECORDING = RecordingPayments()
+class MeteredPayments:
+    """Any provider, with each answer counted in `bountyexpo_payments_total` (and, once
+    succeeded, the amount): `payments_for` wraps whichever provider is configured, so no call
+    site counts for itself. Funding is a `charge`, a release to the hunter a `transfer`; an
+    exception from the provider counts as `failed` and goes on up. A freeze moves no money and
+    is not counted. Counted when the provider answers, as attempts are: with the recording
+    stand-in, an answer whose transaction then rolls back is still counted."""
+
+    def __init__(self, provider: Payments) -> None:
+        self.provider = provider
+
+    async def fund(
+        self, session: AsyncSession, *, bounty_id: uuid.UUID, payer_id: uuid.UUID, money: Money
+    ) -> PaymentResult:
+        answer = self.provider.fund(session, bounty_id=bounty_id, payer_id=payer_id, money=money)
+        return await _counted("charge", money, answer)
+
+    async def release(
+        self, session: AsyncSession, *, bounty_id: uuid.UUID, payee_id: uuid.UUID, money: Money
+    ) -> PaymentResult:
+        answer = self.provider.release(session, bounty_id=bounty_id, payee_id=payee_id, money=money)
+        return await _counted("transfer", money, answer)
+
+    async def refund(
+        self, session: AsyncSession, *, bounty_id: uuid.UUID, payee_id: uuid.UUID, money: Money
+    ) -> PaymentResult:
+        answer = self.provider.refund(session, bounty_id=bounty_id, payee_id=payee_id, money=money)
+        return await _counted("refund", money, answer)
+
+    async def freeze(
+        self, session: AsyncSession, *, bounty_id: uuid.UUID, money: Money
+    ) -> PaymentResult:
+        return await self.provider.freeze(session, bounty_id=bounty_id, money=money)
+
+
+async def _counted(kind: str, money: Money, answer: Awaitable[PaymentResult]) -> PaymentResult:
+    try:
+        result = await answer
+    except Exception:
+        business_events.payment(kind, "failed", money.currency, money.amount)
+        raise
+    business_events.payment(kind, result.status.value.lower(), money.currency, money.amount)
+    return result
+
+
+_CONFIGURED = MeteredPayments(RecordingPayments())
 
 
 def payments_for(settings: Settings) -> Payments:
-    """The configured provider. Until the ledger lands there is one: the recording stand-in."""
-    return _RECORDING
+    """The configured provider, metered. Until the ledger lands there is one provider: the
+    recording stand-in."""
+    return _CONFIGURED

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from app.settings import get_settings
 from services.bounties import delivery
 from services.bounties.notifications import recipients
-from services.payments import RecordingPayments
+from services.payments import payments_for
 from services.unit_of_work import Event, unit_of_work
 from workers.registry import JobRun, Registry, ScheduleRun
 
@@ -28,7 +29,7 @@ async def expire(run: ScheduleRun) -> None:
     total = 0
     while True:
         async with unit_of_work(run.session_factory, _NoBroker()) as work:
-            expired = await delivery.expire_due(work, payments=RecordingPayments())
+            expired = await delivery.expire_due(work, payments=payments_for(get_settings()))
         total += expired
         if expired < delivery.EXPIRE_BATCH:
             break

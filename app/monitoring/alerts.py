@@ -48,9 +48,11 @@ def _signal(window: Window, name: str) -> tuple[float, float]:
     if name == "websocket_connections":
         return window.value("bountyexpo_websocket_connections"), math.inf
     kind, _, metric = name.partition(":")
-    if kind == "increase" and metric:
+    if kind in ("increase", "value") and metric not in metrics.sample_names():
+        raise ValueError(f"alert signal {name!r} names no metric the gateway registers")
+    if kind == "increase":
         return window.increase(metric), math.inf
-    if kind == "value" and metric:
+    if kind == "value":
         return window.value(metric), math.inf
     raise ValueError(f"unknown alert signal {name!r}")
 

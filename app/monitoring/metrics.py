@@ -3,8 +3,10 @@
 Names are `bountyexpo_<subsystem>_<thing>_<unit>`. Label values are bounded: route templates,
 `Type.field`, error codes, enums. Never user ids or argument values. Client-chosen values
 (operation names) pass through a `BoundedLabel`, which folds everything past its limit into
-`other`. Domains increment these directly (or through the `record_*` helpers, which refuse
-label values outside their enum), so a domain never defines a metric of its own.
+`other`. Services never import prometheus-client (an import contract keeps it so): they count
+business events through services/business_events.py, whose functions end in the `record_*`
+helpers here, which refuse label values outside their enum. Every metric defined here is
+incremented or set by a real code path; tests/test_deploy.py fails on one that is not.
 
 Multi-process mode: when PROMETHEUS_MULTIPROC_DIR is set before this module is imported (the CLI
 sets it for `serve --workers N`), prometheus-client keeps values in files there and `registry()`
@@ -43,6 +45,11 @@ def registry() -> CollectorRegistry:
     aggregated = CollectorRegistry()
     MultiProcessCollector(aggregated, path=directory)  # type: ignore[no-untyped-call]
     return aggregated
+
+
+def sample_names() -> frozenset[str]:
+    """Every series name the metrics defined here can have (`_total`, `_bucket`, ... included)."""
+    return frozenset(REGISTRY._names_to_collectors)
 
 
 Metric = TypeVar("Metric", bound=MetricWrapperBase)
@@ -205,7 +212,7 @@ WEBSOCKET_SUBSCRIPTIONS = Gauge(
     multiprocess_mode="livesum",
 )
 
-# --- Payments (incremented by the payments domain through record_payment) ---------------------
+# --- Payments: every answer of the payments provider (services/metered_payments.py) ----------
 PAYMENT_TYPES = frozenset({"charge", "refund", "payout", "transfer"})
 PAYMENT_STATUSES = frozenset({"succeeded", "failed", "pending", "canceled"})
 CURRENCIES = BoundedLabel(20)
@@ -220,15 +227,35 @@ PAYMENT_AMOUNT = Counter(
     ["type", "currency"],
 )
 
-# --- Business events (incremented by their domains) -------------------------------------------
-BOUNTY_EVENTS = frozenset({"created", "accepted", "completed", "cancelled"})
+# --- Business events: services count them through services/business_events.py, once committed.
+BOUNTY_EVENTS = (
+    "created",
+    "published",
+    "accepted",
+    "completed",
+    "cancelled",
+    "expired",
+    "disputed",
+)
+APPLICATION_EVENTS = ("submitted", "withdrawn", "accepted", "rejected")
 BOUNTIES = Counter(
-    "bountyexpo_bounties_total", "Bounty lifecycle events: created, accepted, ...", ["event"]
+    "bountyexpo_bounties_total",
+    "Bounty lifecycle events: created, published, accepted, completed, cancelled, expired, "
+    "disputed.",
+    ["event"],
 )
 BOUNTY_APPLICATIONS = Counter(
-    "bountyexpo_bounty_applications_total", "Applications submitted to bounties."
+    "bountyexpo_bounty_applications_total",
+    "Application events: submitted, withdrawn, accepted, rejected.",
+    ["event"],
 )
-MESSAGES = Counter("bountyexpo_messages_sent_total", "Chat messages sent between users.")
+REVIEWS = Counter("bountyexpo_reviews_total", "Reviews written after completed bounties.")
+SIGN_UPS = Counter("bountyexpo_sign_ups_total", "Accounts created by signing up.")
+# Every event's series exists from the start at 0, so `increase()` sees the first one.
+for _event in BOUNTY_EVENTS:
+    BOUNTIES.labels(_event)
+for _event in APPLICATION_EVENTS:
+    BOUNTY_APPLICATIONS.labels(_event)
 
 # --- Jobs ---------------------------------------------------------------------------------------
 # Background jobs. `entrypoint` is a registered job name ("<domain>.<verb>"), never job data.
@@ -293,3 +320,17 @@ def record_bounty_event(event: str) -> None:
     if event not in BOUNTY_EVENTS:
         raise ValueError(f"unknown bounty event {event!r}")
     BOUNTIES.labels(event).inc()
+
+
+def record_application_event(event: str) -> None:
+    if event not in APPLICATION_EVENTS:
+        raise ValueError(f"unknown application event {event!r}")
+    BOUNTY_APPLICATIONS.labels(event).inc()
+
+
+def record_review() -> None:
+    REVIEWS.inc()
+
+
+def record_sign_up() -> None:
+    SIGN_UPS.inc()

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.asyncio
 
 
 def counted(event: str) -> float:
-    return REGISTRY.get_sample_value("bountyexpo_business_bounties_total", {"event": event}) or 0.0
+    return REGISTRY.get_sample_value("bountyexpo_bounties_total", {"event": event}) or 0.0
 
 
 async def notify_jobs(session_factory: SessionFactory) -> list[dict[str, object]]:
@@ -38,7 +38,8 @@ async def test_a_transition_queues_notifications_and_counts_once_committed(
     bounty_id = await insert_bounty(session_factory, poster, status=BountyStatus.DRAFT)
     published, cancelled = counted("published"), counted("cancelled")
     variables = {"input": {"bountyId": global_id("Bounty", bounty_id), "idempotencyKey": "a"}}
-    await graphql(PUBLISH, variables, token=token)
+    opened = await graphql(PUBLISH, variables, token=token)
+    assert opened["data"]["publishBounty"]["bounty"]["status"] == "OPEN", opened
     assert counted("published") == published + 1
     jobs = await notify_jobs(session_factory)
     assert [(job["previousStatus"], job["status"]) for job in jobs] == [

@@ -143,7 +143,7 @@ threshold = 5000
     evaluator, clock = evaluator_for(notify, rules)
     assert len(evaluator.rules) == len(DEFAULT_RULES) + 1
     await evaluator.evaluate()
-    metrics.BOUNTY_APPLICATIONS.inc(3)
+    metrics.BOUNTY_APPLICATIONS.labels("submitted").inc(3)
     many_sockets()  # 1001 is under the replaced threshold
     clock.now += 5
     try:
@@ -159,6 +159,12 @@ async def test_unknown_signals_are_refused_at_load(tmp_path: Path) -> None:
     rules = tmp_path / "alerts.toml"
     rules.write_text('[[rule]]\nname = "X"\nsignal = "vibes"\nthreshold = 1\n')
     with pytest.raises(ValueError, match="unknown alert signal 'vibes'"):
+        load_rules(rules)
+    # A metric the gateway does not register (a typo, or one gone) would never fire: refused.
+    rules.write_text(
+        '[[rule]]\nname = "X"\nsignal = "increase:bountyexpo_messages_sent_total"\nthreshold = 1\n'
+    )
+    with pytest.raises(ValueError, match="names no metric the gateway registers"):
         load_rules(rules)
 
 
