@@ -58,6 +58,7 @@ class AccountMutations:
                 password=input.password,
                 display_name=input.display_name,
                 meta=meta,
+                idempotency_key=input.idempotency_key,
             )
             return SignUpSuccess(
                 user=User.from_row(user, shown_to_owner=True), session=Session.from_tokens(tokens)

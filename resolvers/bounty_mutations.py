@@ -105,7 +105,9 @@ class BountyMutations:
         values = _values(input, UPDATABLE)
 
         async def run(work: UnitOfWork) -> uuid.UUID:
-            return await drafting.create_bounty(work, viewer, values=values)
+            return await drafting.create_bounty(
+                work, viewer, values=values, idempotency_key=input.idempotency_key
+            )
 
         return await _bounty_result(info, run)
 
@@ -225,7 +227,7 @@ class BountyMutations:
         async def run(work: UnitOfWork) -> uuid.UUID:
             return await applications.apply(
                 work, viewer, bounty_id=bounty_id, message=input.message,
-                proposed_amount=input.proposed_amount,
+                proposed_amount=input.proposed_amount, idempotency_key=input.idempotency_key,
             )  # fmt: skip
 
         return await _application_result(info, run)

@@ -11,6 +11,7 @@ from strawberry import relay
 from schema.errors import (
     AccountSuspendedError,
     EmailTakenError,
+    IdempotencyKeyReusedError,
     InvalidCredentialsError,
     InvalidInputError,
     InvalidRefreshTokenError,
@@ -49,6 +50,13 @@ class SignUpInput:
     email: str
     password: str = strawberry.field(description="At least 10 characters; not a common password.")
     display_name: str
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Choose one per sign-up and send it again when you retry: a repeat with the "
+        "same email, password and display name gets the account the first request made, with a "
+        "new session. Scoped to the email address (there is no user yet); other input under the "
+        "same key is IDEMPOTENCY_KEY_REUSED.",
+    )
 
 
 @strawberry.input
@@ -130,7 +138,11 @@ class DeleteAccountSuccess:
 
 
 SignUpResult = Annotated[
-    SignUpSuccess | EmailTakenError | WeakPasswordError | InvalidInputError,
+    SignUpSuccess
+    | EmailTakenError
+    | WeakPasswordError
+    | InvalidInputError
+    | IdempotencyKeyReusedError,
     strawberry.union("SignUpResult"),
 ]
 SignInResult = Annotated[

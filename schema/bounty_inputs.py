@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from schema.bounties import BountyStatus
+from schema.idempotency import idempotency_key_field
 
 
 @strawberry.enum(description="Orders of the bounty list; ties break on id.")
@@ -69,6 +70,7 @@ class CreateBountyInput:
     location: LocationInput | None = None
     remote: bool = False
     deadline: datetime | None = None
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input(description="Only the fields sent change; null clears location or deadline.")
@@ -103,6 +105,7 @@ class ApplyToBountyInput:
     proposed_amount: int | None = strawberry.field(
         default=None, description="Minor units of the bounty's currency."
     )
+    idempotency_key: str | None = idempotency_key_field()
 
 
 @strawberry.input

@@ -69,7 +69,7 @@ _IMAGE = (
 _APPLICATION = ApplicationSuccess | NotFoundError | NotAllowedError | InvalidTransitionError
 
 CreateBountyResult = Annotated[
-    BountySuccess | InvalidInputError | AccountSuspendedError,
+    BountySuccess | InvalidInputError | AccountSuspendedError | IdempotencyKeyReusedError,
     strawberry.union("CreateBountyResult"),
 ]
 UpdateBountyResult = Annotated[_ACTION, strawberry.union("UpdateBountyResult")]
@@ -90,7 +90,8 @@ ApplyToBountyResult = Annotated[
     | InvalidTransitionError
     | AlreadyAppliedError
     | OwnBountyError
-    | AccountSuspendedError,
+    | AccountSuspendedError
+    | IdempotencyKeyReusedError,
     strawberry.union("ApplyToBountyResult"),
 ]
 WithdrawApplicationResult = Annotated[_APPLICATION, strawberry.union("WithdrawApplicationResult")]

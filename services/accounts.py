@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from app.db.models import PasswordResetToken, Role, User, UserStatus
 from app.db.models.base import utcnow
-from services import audit, business_events
+from services import audit, business_events, idempotency
 from services.audit import RequestMeta
 from services.identity import Identity
 from services.identity_errors import (
@@ -47,9 +47,11 @@ async def create_user(
         display_name=display_name,
         role=role,
     )
-    session.add(user)
     try:
+        # The INSERT in a savepoint of its own (begin_nested flushes what is pending before the
+        # SAVEPOINT): losing the race must leave the transaction usable.
         async with session.begin_nested():
+            session.add(user)
             await session.flush()
     except IntegrityError as error:  # a concurrent sign-up with the same email won
         raise EmailTaken("an account with this email exists", field="input.email") from error
@@ -64,12 +66,66 @@ async def sign_up(
     password: str,
     display_name: str,
     meta: RequestMeta,
+    idempotency_key: str | None = None,
 ) -> tuple[User, SessionTokens]:
+    """A new account, signed in. Under an idempotency key a repeat is answered with the account
+    the first request made and a new session (tokens are never stored): see `_replayed`."""
     session = work.session
-    user = await create_user(session, email=email, password=password, display_name=display_name)
+    if idempotency_key is not None:
+        idempotency.check_key(idempotency_key)
+    try:
+        user = await create_user(session, email=email, password=password, display_name=display_name)
+    except EmailTaken:
+        if idempotency_key is None:
+            raise
+        first = await _replayed(session, idempotency_key, email, password, display_name)
+        if first is None:
+            raise
+        audit.record(session, action=audit.SIGN_UP_REPLAYED, meta=meta, target_id=first.id)
+        return first, await issue_tokens(session, identity=identity, user=first, meta=meta)
+    if idempotency_key is not None:
+        await idempotency.remember(
+            session,
+            owner_id=user.id,
+            key=idempotency_key,
+            operation=SIGN_UP,
+            request=_sign_up_request(email, display_name),
+        )
     audit.record(session, action=audit.SIGN_UP, meta=meta, actor_id=user.id, target_id=user.id)
     work.after_commit(business_events.signed_up)
     return user, await issue_tokens(session, identity=identity, user=user, meta=meta)
+
+
+SIGN_UP = "signUp"
+
+
+def _sign_up_request(email: str, display_name: str) -> dict[str, str]:
+    """What a repeat must match besides the password (which is checked against its hash: a
+    fast hash of it would be stored where an argon2id one belongs)."""
+    return {"email": normalise_email(email), "displayName": check_display_name(display_name)}
+
+
+async def _replayed(
+    session: AsyncSession, key: str, email: str, password: str, display_name: str
+) -> User | None:
+    """The account an earlier sign-up made under `key` with this input, or None.
+
+    Sign-up keys are scoped by email address, since there is no user yet: the key row belongs to
+    the account it made. So a key the app reuses for another address is another sign-up, and a
+    repeat must know the password, as signing in would.
+    """
+    address = normalise_email(email)
+    user = await session.scalar(select(User).where(func.lower(User.email) == address))
+    if user is None or user.status is not UserStatus.ACTIVE:
+        return None
+    request = _sign_up_request(email, display_name)
+    if not await idempotency.recall(
+        session, owner_id=user.id, key=key, operation=SIGN_UP, request=request
+    ):
+        return None
+    if not await asyncio.to_thread(verify_password, user.password_hash, password):
+        raise idempotency.reused()
+    return user
 
 
 async def change_password(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.models import AuditEvent
 
 SIGN_UP = "auth.sign_up"
+SIGN_UP_REPLAYED = "auth.sign_up_replayed"  # a repeat under its idempotency key: a new session
 SIGN_IN = "auth.sign_in"
 SIGN_IN_FAILED = "auth.sign_in_failed"
 SIGN_IN_THROTTLED = "auth.sign_in_throttled"

@@ -28,3 +28,9 @@ class NotAllowed(DomainError):
 
 class Conflict(DomainError):
     code = "CONFLICT"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The idempotency key was used before with a different request."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"

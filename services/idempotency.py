@@ -1,33 +1,54 @@
-"""Idempotency keys for money-moving mutations.
+"""Idempotency keys: a request repeated under its key is answered with the first result.
 
-The same key with the same input returns the first result; the same key with different input is
-IDEMPOTENCY_KEY_REUSED. The key row is written in the mutation's transaction, so a failed attempt
-leaves no trace and may be retried with the same key. A concurrent second use waits on the unique
-key until the first commits, then sees its result.
+Money-moving mutations require a key; creates a client may retry (`createBounty`,
+`applyToBounty`, `signUp`, ...) take one. The same key with the same input returns the first
+result; the same key with different input is IDEMPOTENCY_KEY_REUSED. Keys are per user (another
+user's key never collides), and the key row is written in the mutation's transaction, so a
+failed attempt leaves no trace and may be retried with the same key, while an attempt that
+committed but whose answer was lost is answered again. A concurrent second use waits on the
+unique key until the first commits, then sees its result.
+
+A create plugs in with one call: `return await idempotency.once(work, user_id=..., key=...,
+operation="sendMessage", request={...}, create=lambda: _send(...))`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
+from sqlalchemy import insert as plain_insert
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import IdempotencyKey
-from services.bounties.errors import IdempotencyKeyReused
-from services.errors import InvalidInput
+from services.errors import IdempotencyKeyReused, InvalidInput
+from services.unit_of_work import UnitOfWork
 
 MAX_KEY = 100
 
 
-def request_hash(operation: str, request: dict[str, Any]) -> str:
+def request_hash(operation: str, request: Mapping[str, Any]) -> str:
     body = orjson.dumps({"operation": operation, **request}, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(body).hexdigest()
+
+
+def check_key(key: str) -> None:
+    if not 1 <= len(key) <= MAX_KEY:
+        raise InvalidInput(
+            f"idempotency keys take 1 to {MAX_KEY} characters", field="idempotencyKey"
+        )
+
+
+def reused() -> IdempotencyKeyReused:
+    return IdempotencyKeyReused(
+        "this idempotency key was used for a different request", field="idempotencyKey"
+    )
 
 
 async def claim(
@@ -36,13 +57,10 @@ async def claim(
     user_id: uuid.UUID,
     key: str,
     operation: str,
-    request: dict[str, Any],
+    request: Mapping[str, Any],
 ) -> dict[str, Any] | None:
     """None when this key is new (now claimed); else the first result under this key."""
-    if not 1 <= len(key) <= MAX_KEY:
-        raise InvalidInput(
-            f"idempotency keys take 1 to {MAX_KEY} characters", field="idempotencyKey"
-        )
+    check_key(key)
     digest = request_hash(operation, request)
     inserted = await session.scalar(
         insert(IdempotencyKey)
@@ -60,9 +78,7 @@ async def claim(
         )
     ).one()
     if row[0] != digest:
-        raise IdempotencyKeyReused(
-            "this idempotency key was used for a different request", field="idempotencyKey"
-        )
+        raise reused()
     result: dict[str, Any] = row[1]
     return result
 
@@ -75,3 +91,71 @@ async def store_result(
         .where(col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key)
         .values(result=result)
     )
+
+
+async def once(
+    work: UnitOfWork,
+    *,
+    user_id: uuid.UUID,
+    key: str | None,
+    operation: str,
+    request: Mapping[str, Any],
+    create: Callable[[], Awaitable[uuid.UUID]],
+) -> uuid.UUID:
+    """`create()` once per (user, key): its id, or the id the first request under the key made.
+
+    Without a key, `create()` runs every time. `request` is the input as the client sent it
+    (JSON-serialisable), which a repeat must match.
+    """
+    if key is None:
+        return await create()
+    first = await claim(
+        work.session, user_id=user_id, key=key, operation=operation, request=request
+    )
+    if first is not None:
+        return uuid.UUID(first["id"])
+    created = await create()
+    await store_result(work.session, user_id=user_id, key=key, result={"id": str(created)})
+    return created
+
+
+async def remember(
+    session: AsyncSession,
+    *,
+    owner_id: uuid.UUID,
+    key: str,
+    operation: str,
+    request: Mapping[str, Any],
+) -> None:
+    """Record a key for a create whose owner it made (a sign-up: there was no user before)."""
+    await session.execute(
+        plain_insert(IdempotencyKey).values(
+            user_id=owner_id,
+            key=key,
+            operation=operation,
+            request_hash=request_hash(operation, request),
+            result={"id": str(owner_id)},
+        )
+    )
+
+
+async def recall(
+    session: AsyncSession,
+    *,
+    owner_id: uuid.UUID,
+    key: str,
+    operation: str,
+    request: Mapping[str, Any],
+) -> bool:
+    """Whether `owner_id` was made under `key` by this request; IDEMPOTENCY_KEY_REUSED when the
+    key made it from another request."""
+    digest = await session.scalar(
+        select(col(IdempotencyKey.request_hash)).where(
+            col(IdempotencyKey.user_id) == owner_id, col(IdempotencyKey.key) == key
+        )
+    )
+    if digest is None:
+        return False
+    if digest != request_hash(operation, request):
+        raise reused()
+    return True

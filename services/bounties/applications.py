@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import Application, ApplicationStatus, BountyStatus
-from services import business_events
+from services import business_events, idempotency
 from services.bounties import lifecycle
 from services.bounties.access import require_active, require_poster
 from services.bounties.errors import AlreadyApplied, InvalidTransition, OwnBounty, with_article
@@ -31,6 +31,27 @@ async def apply(
     work: UnitOfWork,
     viewer: Viewer,
     *,
+    bounty_id: uuid.UUID,
+    message: str,
+    proposed_amount: int | None,
+    idempotency_key: str | None = None,
+) -> uuid.UUID:
+    """A PENDING application of `viewer`'s; a repeat under the same idempotency key is answered
+    with the first one (services/idempotency.py)."""
+    request = {"bountyId": str(bounty_id), "message": message, "proposedAmount": proposed_amount}
+    return await idempotency.once(
+        work,
+        user_id=viewer.user_id,
+        key=idempotency_key,
+        operation="applyToBounty",
+        request=request,
+        create=lambda: _apply(work, viewer, bounty_id, message, proposed_amount),
+    )
+
+
+async def _apply(
+    work: UnitOfWork,
+    viewer: Viewer,
     bounty_id: uuid.UUID,
     message: str,
     proposed_amount: int | None,

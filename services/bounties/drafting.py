@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from app.db.models import Bounty, BountyCategory, BountyImage, BountyStatus
 from app.db.models.base import utcnow
+from services import idempotency
 from services.avatars import clean_image
 from services.bounties import lifecycle
 from services.bounties.access import require_active, require_poster
@@ -119,8 +120,26 @@ async def _check_category(session: AsyncSession, slug: str) -> None:
         )
 
 
-async def create_bounty(work: UnitOfWork, viewer: Viewer, *, values: dict[str, Any]) -> uuid.UUID:
-    """A new DRAFT of `viewer`'s; publish it to open it to hunters."""
+async def create_bounty(
+    work: UnitOfWork,
+    viewer: Viewer,
+    *,
+    values: dict[str, Any],
+    idempotency_key: str | None = None,
+) -> uuid.UUID:
+    """A new DRAFT of `viewer`'s; publish it to open it to hunters. A repeat under the same
+    idempotency key is answered with the first one (services/idempotency.py)."""
+    return await idempotency.once(
+        work,
+        user_id=viewer.user_id,
+        key=idempotency_key,
+        operation="createBounty",
+        request=values,
+        create=lambda: _create(work, viewer, values),
+    )
+
+
+async def _create(work: UnitOfWork, viewer: Viewer, values: dict[str, Any]) -> uuid.UUID:
     session = work.session
     await require_active(session, viewer)
     cleaned = clean(values, now=utcnow())

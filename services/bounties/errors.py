@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.errors import DomainError
+from services.errors import IdempotencyKeyReused as IdempotencyKeyReused  # moved; still here
 
 
 def with_article(word: str) -> str:
@@ -41,12 +42,6 @@ class TooManyImages(DomainError):
 
 class AlreadyReviewed(DomainError):
     code = "ALREADY_REVIEWED"
-
-
-class IdempotencyKeyReused(DomainError):
-    """The key was used before with a different request."""
-
-    code = "IDEMPOTENCY_KEY_REUSED"
 
 
 class PaymentFailed(DomainError):
