@@ -169,7 +169,7 @@ class GatewayView(GraphQL[Context, None]):
             # Avatar uploads (GraphQL multipart request spec); CSRF-guarded in parse_http_body.
             multipart_uploads_enabled=True,
             # Browser WebSocket handshakes from other origins are refused unless listed.
-            allowed_origins=settings.cors_origins,
+            allowed_origins=settings.allowed_origins,
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
             # The legacy protocol's keep-alive loop is where app/sockets.py pings and re-checks.
             keep_alive=True,

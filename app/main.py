@@ -130,11 +130,11 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         metrics_enabled=settings.metrics_enabled,
     )
     middleware = [observability, Middleware(RequestIdMiddleware)]
-    if settings.cors_origins:
+    if settings.allowed_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
-                allow_origins=list(settings.cors_origins),
+                allow_origins=list(settings.allowed_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=[
                     "authorization",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -14,6 +15,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production"  # noqa: S105
 MIN_SECRET_LENGTH = 32
+
+
+# Where `npx expo start` serves the app in a browser (Metro on 8081; the older webpack dev
+# server on 19006): allowed to call a development gateway unless CORS_ORIGINS says otherwise.
+EXPO_DEV_ORIGINS = ("http://localhost:8081", "http://127.0.0.1:8081", "http://localhost:19006")
 
 
 class Environment(StrEnum):
@@ -42,7 +48,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"
-    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # Unset: the Expo dev servers' origins in development (EXPO_DEV_ORIGINS), none otherwise.
+    cors_origins: Annotated[tuple[str, ...] | None, NoDecode] = None
 
     # Unset: a private PostgreSQL under `embedded_pg_dir` (development and tests only).
     database_url: str | None = None
@@ -71,6 +78,8 @@ class Settings(BaseSettings):
     password_reset_url: str = "bountyexpo://reset-password?token={token}"  # noqa: S105
     mail_from: str = "BountyExpo <no-reply@bountyexpo.dev>"
     media_dir: Path = Path("var/media")
+    # Base of absolute media URLs (`https://api.example.com`); unset: each request's own origin.
+    public_base_url: str | None = None
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
 
@@ -161,6 +170,18 @@ class Settings(BaseSettings):
             ip_network(network, strict=False)  # ValueError names the malformed entry
         return value
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_base(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        base = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", base):
+            raise ValueError(
+                "PUBLIC_BASE_URL must be an absolute http(s) URL, e.g. https://api.example.com"
+            )
+        return base
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -180,6 +201,13 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """Browser origins allowed to call the API (CORS) and open sockets."""
+        if self.cors_origins is not None:
+            return self.cors_origins
+        return EXPO_DEV_ORIGINS if self.environment is Environment.DEVELOPMENT else ()
 
     @property
     def graphiql_enabled(self) -> bool:

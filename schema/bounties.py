@@ -53,18 +53,20 @@ class BountyLocation:
 @strawberry.type
 class BountyImage:
     id: strawberry.ID
-    url: str = strawberry.field(description="Path of the image on this server (`/media/...`).")
     width: int
     height: int
+    key: strawberry.Private[str]
+
+    @strawberry.field(
+        description="Absolute URL of the image (on PUBLIC_BASE_URL, else on the origin the "
+        "request was sent to)."
+    )
+    def url(self, info: Info) -> str:
+        return info.context.media_url(self.key)
 
     @classmethod
     def from_card(cls, card: ImageCard) -> Self:
-        return cls(
-            id=strawberry.ID(card.id),
-            url=f"/media/{card.key}",
-            width=card.width,
-            height=card.height,
-        )
+        return cls(id=strawberry.ID(card.id), width=card.width, height=card.height, key=card.key)
 
 
 @strawberry.type(description="One lifecycle transition: who, when, from, to, and why.")

@@ -9,6 +9,7 @@ import strawberry
 
 from app.broker import Broker
 from app.db.engine import SessionFactory
+from app.public_url import public_base_url
 from app.settings import Settings
 from services.identity import Identity
 from services.loaders import Loaders
@@ -39,6 +40,14 @@ class Context:
     identity: Identity | None = field(default=None, repr=False)
     # Rate limiter and persisted operations (app/security/guard.py).
     security: Security | None = field(default=None, repr=False)
+    # Worked out on first use (app/public_url.py): most requests return no media.
+    _public_base_url: str | None = field(default=None, repr=False)
+
+    def media_url(self, key: str) -> str:
+        """The absolute URL of stored media `key` (an avatar, a bounty image)."""
+        if self._public_base_url is None:
+            self._public_base_url = public_base_url(self.settings, self.request)
+        return f"{self._public_base_url}/media/{key}"
 
 
 Info = strawberry.Info[Context, None]

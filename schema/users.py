@@ -47,9 +47,7 @@ class User(relay.Node):
     bio: str | None = None
     skills: list[str] = strawberry.field(default_factory=list)
     location: str | None = None
-    avatar_url: str | None = strawberry.field(
-        default=None, description="Path of the avatar image on this server, e.g. `/media/...`."
-    )
+    avatar_key: strawberry.Private[str | None] = None
     rating: float | None = strawberry.field(
         default=None, description="Average review rating (1-5); null before the first review."
     )
@@ -59,6 +57,13 @@ class User(relay.Node):
     private_status: strawberry.Private[UserStatus] = UserStatus.ACTIVE
     # Set on the user of a sign-up/sign-in payload: who just proved to be them sees their own data.
     shown_to_owner: strawberry.Private[bool] = False
+
+    @strawberry.field(
+        description="Absolute URL of the avatar image (on PUBLIC_BASE_URL, else on the origin "
+        "the request was sent to); null without one."
+    )
+    def avatar_url(self, info: Info) -> str | None:
+        return info.context.media_url(self.avatar_key) if self.avatar_key else None
 
     @strawberry.field(description="Visible to the account's owner and to admins; null otherwise.")
     def email(self, info: Info) -> str | None:
@@ -100,7 +105,7 @@ class User(relay.Node):
             bio=row.bio,
             skills=list(row.skills or ()),
             location=row.location,
-            avatar_url=f"/media/{row.avatar_key}" if row.avatar_key else None,
+            avatar_key=row.avatar_key,
             rating=round(row.rating_sum / row.rating_count, 2) if row.rating_count else None,
             review_count=row.rating_count,
             private_email=row.email,

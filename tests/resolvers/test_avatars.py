@@ -113,7 +113,7 @@ async def test_png_upload_is_reencoded_stored_and_served_safely(
     assert result["__typename"] == "UploadAvatarSuccess"
     url = result["user"]["avatarUrl"]
     key, files = await stored(engine, user)
-    assert url == f"/media/{key}"
+    assert url == f"http://testserver/media/{key}"
     assert files == [key.rsplit("/", 1)[1]] if key else False
     served = await client.get(url)
     assert served.status_code == 200

@@ -58,7 +58,7 @@ async def test_images_are_checked_bounded_and_poster_only(
     image = first["image"]
     assert isinstance(image, dict)
     assert (image["width"], image["height"]) == (40, 30)
-    assert image["url"].startswith(f"/media/bounties/{bounty_id}/")
+    assert image["url"].startswith(f"http://testserver/media/bounties/{bounty_id}/")
     served = await client.get(image["url"])
     assert served.status_code == 200
     assert served.headers["content-type"] == "image/png"

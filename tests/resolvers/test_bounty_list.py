@@ -276,7 +276,7 @@ async def test_the_hot_list_costs_the_same_statements_for_any_page_size(
     assert counts == sorted((1 if n % 2 == 0 else 0) for n in range(size))
     assert sum(len(edge["node"]["images"]) for edge in edges) == len(range(0, size, 3))
     assert all(
-        edge["node"]["images"][0]["url"].startswith("/media/bounties/")
+        edge["node"]["images"][0]["url"].startswith("http://testserver/media/bounties/")
         for edge in edges
         if edge["node"]["images"]
     )
