@@ -140,6 +140,8 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 async def _prepare(settings: Settings, url: str, *, seed: bool) -> None:
     from app.db.database import open_database
     from app.db.migrate import upgrade_to_head
+    from services.demo_bounties import seed_demo_bounties
+    from services.payments import payments_for
     from services.seed import seed_demo_data
 
     async with open_database(settings, url) as database:
@@ -147,7 +149,8 @@ async def _prepare(settings: Settings, url: str, *, seed: bool) -> None:
         if seed:
             async with database.session_factory() as session, session.begin():
                 added = await seed_demo_data(session)
-            logger.info("demo data: %d accounts added", added)
+            bounties = await seed_demo_bounties(database.session_factory, payments_for(settings))
+            logger.info("demo data: %d accounts and %d bounties added", added, bounties)
 
 
 def worker_command(settings: Settings, args: argparse.Namespace) -> int:

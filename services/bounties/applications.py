@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -25,6 +25,7 @@ from services.viewer import Viewer
 
 MAX_MESSAGE = 2000
 A = ApplicationStatus
+ACTIVE = text("status IN ('PENDING', 'ACCEPTED')")  # uq_applications_active's predicate
 
 
 async def apply(
@@ -80,7 +81,9 @@ async def _apply(
         )
         .on_conflict_do_nothing(
             index_elements=[col(Application.bounty_id), col(Application.hunter_id)],
-            index_where=col(Application.status).in_([A.PENDING, A.ACCEPTED]),
+            # The index's own predicate, as text: with bound values PostgreSQL infers the
+            # partial index only under plan_cache_mode=force_custom_plan (the app's engine).
+            index_where=ACTIVE,
         )
         .returning(col(Application.id))
     )

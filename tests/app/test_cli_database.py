@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import cli
 from app.db.migrate import head_revision
 from app.settings import get_settings
+from services.demo_bounties import DEMO_BOUNTIES
 from tests import databases
 
 
@@ -23,8 +27,6 @@ def _fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def empty_database(server_url: str) -> Iterator[str]:
-    import asyncio
-
     name = f"test_cli_{uuid.uuid4().hex[:8]}"
     url = asyncio.run(databases.create_empty_database(server_url, name))
     yield url
@@ -41,6 +43,16 @@ def test_migrate_then_seed_twice(
     assert cli.main(["migrate"]) == 0  # already at head: nothing to do, still fine
     assert cli.main(["seed"]) == 0
     assert cli.main(["seed"]) == 0
+    assert asyncio.run(count_bounties(empty_database)) == len(DEMO_BOUNTIES)
+
+
+async def count_bounties(url: str) -> int:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return int(await connection.scalar(text("SELECT count(*) FROM bounties")) or 0)
+    finally:
+        await engine.dispose()
 
 
 def test_seed_is_refused_in_production(

@@ -1,14 +1,18 @@
-"""Demo data: realistic accounts, and a second run changes nothing."""
+"""Demo data: realistic accounts and bounties in several states; a second run changes nothing."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlmodel import col
 
 from app.db.engine import SessionFactory
-from app.db.models import Role, User
+from app.db.models import Application, ApplicationStatus, Bounty, PaymentCall, Review, Role, User
+from services.demo_bounties import DEMO_BOUNTIES, seed_demo_bounties
 from services.passwords import verify_password
+from services.payments import payments_for
 from services.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo_data
+from tests.conftest import GraphQL, make_settings
 
 pytestmark = pytest.mark.asyncio
 
@@ -23,3 +27,38 @@ async def test_seed_is_idempotent(session_factory: SessionFactory) -> None:
     assert sorted(user.email for user in users) == sorted(user.email for user in DEMO_USERS)
     assert {user.role for user in users} == {Role.USER, Role.MODERATOR, Role.ADMIN}
     assert verify_password(users[0].password_hash, DEMO_PASSWORD)
+
+
+async def test_demo_bounties_cover_the_lifecycle_and_are_added_once(
+    session_factory: SessionFactory, graphql: GraphQL
+) -> None:
+    async with session_factory() as session, session.begin():
+        await seed_demo_data(session)
+    assert await seed_demo_bounties(session_factory, payments_for(make_settings())) == len(
+        DEMO_BOUNTIES
+    )
+    assert await seed_demo_bounties(session_factory, payments_for(make_settings())) == 0
+    async with session_factory() as session:
+        statuses = sorted(
+            status.value for status in await session.scalars(select(col(Bounty.status)))
+        )
+        calls = [
+            (row[0], row[1])
+            for row in await session.execute(
+                select(col(PaymentCall.operation), func.count()).group_by(
+                    col(PaymentCall.operation)
+                )
+            )
+        ]
+        pending = await session.scalar(
+            select(func.count()).where(col(Application.status) == ApplicationStatus.PENDING)
+        )
+        reviewed = await session.scalar(select(func.count()).select_from(Review))
+    assert statuses == sorted(["DRAFT", "ASSIGNED", "SUBMITTED", "COMPLETED"] + ["OPEN"] * 4)
+    # Funded through the payments interface: every published one, released once completed.
+    assert sorted(calls) == [("fund", 7), ("release", 1)]
+    assert (pending, reviewed) == (3, 2)
+    # An anonymous client browsing finds the open ones; drafts stay their poster's.
+    listed = await graphql("{ bounties(first: 20) { totalCount edges { node { title } } } }")
+    assert listed["data"]["bounties"]["totalCount"] == 4
+    assert "Proofread my thesis introduction" not in str(listed)
