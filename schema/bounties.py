@@ -17,6 +17,7 @@ import strawberry
 from strawberry import relay
 
 from app.db.models import ApplicationStatus, BountyStatus
+from app.monitoring.extensions import UNTIMED
 from schema.context import Info
 from schema.users import User, parse_uuid
 from services.bounties.cards import BountyCard, ImageCard
@@ -59,7 +60,8 @@ class BountyImage:
 
     @strawberry.field(
         description="Absolute URL of the image (on PUBLIC_BASE_URL, else on the origin the "
-        "request was sent to)."
+        "request was sent to).",
+        metadata=UNTIMED,
     )
     def url(self, info: Info) -> str:
         return info.context.media_url(self.key)

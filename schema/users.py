@@ -16,6 +16,7 @@ from strawberry import relay
 
 from app.db.models import Role, UserStatus
 from app.db.models import User as UserRow
+from app.monitoring.extensions import UNTIMED
 from schema.context import Info
 from services.bounties.cards import PersonCard
 from services.viewer import Viewer
@@ -60,7 +61,8 @@ class User(relay.Node):
 
     @strawberry.field(
         description="Absolute URL of the avatar image (on PUBLIC_BASE_URL, else on the origin "
-        "the request was sent to); null without one."
+        "the request was sent to); null without one.",
+        metadata=UNTIMED,
     )
     def avatar_url(self, info: Info) -> str | None:
         return info.context.media_url(self.avatar_key) if self.avatar_key else None

@@ -46,15 +46,23 @@ def document_hash(query: str) -> str:
     return hashlib.sha256(query.encode()).hexdigest()[:12]
 
 
+# Metadata of a field whose resolver only formats what its object holds (a media URL from a
+# key): it is not wrapped, as an attribute is not. `strawberry.field(..., metadata=UNTIMED)`.
+UNTIMED: dict[str, object] = {"bountyexpo.untimed": True}
+
+
 def observed_label(type_: GraphQLObjectType, name: str, field: GraphQLField) -> str:
     """`Type.field` for a resolver that does work; "" for attributes and introspection.
 
-    A Node's `id` is skipped too: its resolver only encodes the global id.
+    A Node's `id` is skipped too: its resolver only encodes the global id; so are UNTIMED fields.
     """
     default = field.resolve is None or getattr(field.resolve, "_is_default", False)
     introspection = type_.name.startswith("__") or name.startswith("__")
     node_id = name == "id" and any(interface.name == "Node" for interface in type_.interfaces)
-    return "" if default or introspection or node_id else f"{type_.name}.{name}"
+    definition = (field.extensions or {}).get("strawberry-definition")
+    untimed = bool((getattr(definition, "metadata", None) or {}).get("bountyexpo.untimed"))
+    skipped = default or introspection or node_id or untimed
+    return "" if skipped else f"{type_.name}.{name}"
 
 
 def instrument_resolvers(schema: strawberry.Schema) -> None:

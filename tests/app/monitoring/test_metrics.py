@@ -140,3 +140,16 @@ async def test_metrics_json_has_samples_and_derived_figures(client: httpx.AsyncC
     assert body["sinceStart"]["requests"] >= 1
     names = {family["name"] for family in body["metrics"]}
     assert {"bountyexpo_http_requests", "bountyexpo_graphql_operations"} <= names
+
+
+async def test_formatting_resolvers_marked_untimed_are_not_wrapped(settings: Settings) -> None:
+    """Media URLs are a string join per image: timing each would cost more than the join."""
+    from app.graphql import build_schema
+
+    types = build_schema(settings)._schema.type_map
+    wrapped = {
+        f"{type_name}.{field}": getattr(types[type_name].fields[field].resolve, "__name__", "")  # type: ignore[attr-defined]
+        == "observed"
+        for type_name, field in (("User", "avatarUrl"), ("BountyImage", "url"), ("User", "email"))
+    }
+    assert wrapped == {"User.avatarUrl": False, "BountyImage.url": False, "User.email": True}
