@@ -98,7 +98,7 @@ async def test_transition_messages_use_the_right_article(
     assert {key: after[key] for key in ("status", "history", "payments")} == {
         key: before[key] for key in ("status", "history", "payments")
     }
-    assert [status for _, status in after["applications"]] == [
-        ApplicationStatus.ACCEPTED,
-        ApplicationStatus.REJECTED,
-    ]
+    assert dict(after["applications"]) == {
+        accepted: ApplicationStatus.ACCEPTED,
+        rejected: ApplicationStatus.REJECTED,
+    }
