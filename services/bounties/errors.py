@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.errors import DomainError
-from services.errors import IdempotencyKeyReused as IdempotencyKeyReused  # moved; still here
+from services.errors import IdempotencyKeyReused as IdempotencyKeyReused  # moved there; re-exported
 
 
 def with_article(word: str) -> str:
