@@ -18,6 +18,9 @@ from app.monitoring.multiprocess import prepare as prepare_multiprocess_metrics
 from app.settings import Environment, Settings, SettingsError, get_settings
 
 logger = logging.getLogger("bountyexpo.cli")
+# How long uvicorn lets open requests and sockets finish on SIGTERM (deploy/k8s grace periods
+# are longer); without a bound it waits forever for open WebSockets.
+GRACEFUL_SHUTDOWN_SECONDS = 10
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,8 +126,7 @@ def serve_command(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         reload=args.reload,
         log_level=settings.log_level,
-        # Without it uvicorn waits forever for open WebSockets on shutdown.
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         # Client addresses behind proxies come from TRUSTED_PROXIES (app/security/middleware.py),
         # not from uvicorn's own FORWARDED_ALLOW_IPS default.
         proxy_headers=False,
