@@ -7,7 +7,7 @@ import logging
 from services.bounties import delivery
 from services.bounties.notifications import recipients
 from services.payments import RecordingPayments
-from services.unit_of_work import Event, unit_of_work
+from services.unit_of_work import unit_of_work
 from workers.registry import JobRun, Registry, ScheduleRun
 
 logger = logging.getLogger(__name__)
@@ -15,19 +15,12 @@ logger = logging.getLogger(__name__)
 jobs = Registry("bounties")
 
 
-class _NoBroker:
-    """Workers hold no broker yet: `bountyUpdated` events of expiries are not delivered live."""
-
-    async def publish(self, topic: str, event: Event) -> None:
-        logger.debug("no broker in workers: %s not published", topic)
-
-
 @jobs.schedule("bounties.expire", "* * * * *")
 async def expire(run: ScheduleRun) -> None:
     """Every minute: OPEN bounties past their deadline become EXPIRED and are refunded."""
     total = 0
     while True:
-        async with unit_of_work(run.session_factory, _NoBroker()) as work:
+        async with unit_of_work(run.session_factory, run.broker) as work:
             expired = await delivery.expire_due(work, payments=RecordingPayments())
         total += expired
         if expired < delivery.EXPIRE_BATCH:

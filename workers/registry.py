@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from app.broker import Broker, InProcessBroker
 from app.db.engine import SessionFactory
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -33,12 +34,15 @@ class JobRun:
     attempt: int
     payload: dict[str, Any]
     session_factory: SessionFactory
+    # The gateway's broker (Redis with REDIS_URL): events published here reach every socket.
+    broker: Broker = field(default_factory=InProcessBroker)
 
 
 @dataclass(frozen=True)
 class ScheduleRun:
     name: str
     session_factory: SessionFactory
+    broker: Broker = field(default_factory=InProcessBroker)
 
 
 JobHandler = Callable[[JobRun], Awaitable[None]]

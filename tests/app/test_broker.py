@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 
-from app.broker import Event, InProcessBroker, RedisBroker, redis_client
+from app.broker import PUBLISHED_AT, Event, InProcessBroker, RedisBroker, redis_client
 
 pytestmark = pytest.mark.asyncio
 
 
 async def next_event(events: AsyncIterator[Event]) -> Event:
-    return await asyncio.wait_for(anext(events), timeout=5)
+    """The next event without its `publishedAt` stamp (checked to be a recent epoch time)."""
+    event = dict(await asyncio.wait_for(anext(events), timeout=5))
+    published = event.pop(PUBLISHED_AT)
+    assert isinstance(published, float)
+    assert abs(time.time() - published) < 60
+    return event
 
 
 async def test_in_process_delivers_to_every_subscriber_of_the_topic() -> None:

@@ -42,6 +42,7 @@ async def test_production_never_embeds_by_default() -> None:
         jwt_secret="s" * 40,
         stripe_secret_key="sk_live_x",
         stripe_webhook_secret="whsec_x",
+        smtp_host="smtp.example.test",
         database_url="postgresql://db/bountyexpo",
     )
     assert settings.embedded_worker_enabled is False
