@@ -11,7 +11,7 @@ duplicate (events carry their position in the stream), and check every event wit
 from __future__ import annotations
 
 import contextvars
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from dataclasses import field as default
 from typing import TYPE_CHECKING, Any
@@ -60,7 +60,7 @@ ADOPTION: contextvars.ContextVar[Adoption | None] = contextvars.ContextVar(
 )
 
 
-async def subscription(info: Any, live: Live) -> AsyncIterator[Any]:
+async def subscription(info: Any, live: Live) -> AsyncGenerator[Any, None]:
     adoption = ADOPTION.get()
     if adoption is not None and adoption.member is None:
         await adoption.hub.join(adoption, info, live)
@@ -68,12 +68,14 @@ async def subscription(info: Any, live: Live) -> AsyncIterator[Any]:
     return per_subscriber(info.context.broker, info.context.viewer, live)
 
 
-async def _nothing() -> AsyncIterator[Any]:
+async def _nothing() -> AsyncGenerator[Any, None]:
     return
     yield  # an async generator that ends at once
 
 
-async def per_subscriber(broker: Any, viewer: Viewer | None, live: Live) -> AsyncIterator[Any]:
+async def per_subscriber(
+    broker: Any, viewer: Viewer | None, live: Live
+) -> AsyncGenerator[Any, None]:
     """The same semantics without the hub, for transports other than our WebSocket handlers."""
     async with broker.subscribe(live.topic) as events:
         seen = live.start

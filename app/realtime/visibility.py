@@ -16,13 +16,13 @@ from graphql import DocumentNode, FieldNode, TypeInfo, TypeInfoVisitor, Visitor,
 from strawberry import Schema
 
 # Shown to their owner (and some roles) only: the viewer's identity decides.
-IDENTITY_FIELDS = frozenset({"User.email", "User.phone", "User.status"})
+# `Bounty.history` too: its hunter sees it, and who the hunter is changes while sockets listen.
+IDENTITY_FIELDS = frozenset({"User.email", "User.phone", "User.status", "Bounty.history"})
 # Resolvers whose result depends at most on the subscriber's access class (which is part of the
 # group key): reads of the event or the database that check the role, never the identity.
 CLASS_SAFE_FIELDS = frozenset(
     {
         "Bounty.applications",  # poster and staff: both are access classes of a bounty
-        "Bounty.history",  # poster, hunter, staff
         "Bounty.poster",
         "Bounty.hunter",
         "Bounty.images",

@@ -47,6 +47,8 @@ class Platform(StrEnum):
 class Notification(SQLModel, table=True):
     __tablename__ = "notifications"
     __table_args__ = (
+        # A user's notifications are numbered under their settings row's lock (see there).
+        sa.UniqueConstraint("user_id", "seq", name="uq_notifications_user_seq"),
         sa.Index("ix_notifications_user_created", "user_id", sa.text("created_at DESC"), "id"),
         sa.Index(
             "ix_notifications_user_unread",
@@ -62,6 +64,7 @@ class Notification(SQLModel, table=True):
     user_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id"), nullable=False)
     )
+    seq: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     type: NotificationType = Field(
         sa_column=enum_column(
             NotificationType, "notification_type", NotificationType.NEW_MESSAGE, length=32
@@ -98,7 +101,11 @@ class NotificationPreference(SQLModel, table=True):
 
 
 class NotificationSettings(SQLModel, table=True):
-    """Quiet hours, in the user's own time zone (an IANA name)."""
+    """Quiet hours, in the user's own time zone (an IANA name), and the notification counter.
+
+    `last_seq` numbers the user's notifications under this row's lock: commit order is number
+    order, so `notificationAdded(after:)` replays exactly what a reconnecting client missed.
+    """
 
     __tablename__ = "notification_settings"
 
@@ -112,6 +119,9 @@ class NotificationSettings(SQLModel, table=True):
     )
     quiet_start: time | None = Field(default=None, sa_column=sa.Column(sa.Time))
     quiet_end: time | None = Field(default=None, sa_column=sa.Column(sa.Time))
+    last_seq: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
+    )
     updated_at: datetime = Field(default_factory=utcnow, sa_column=updated_at_column())
 
 

@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("time_zone", sa.String(length=64), server_default="UTC", nullable=False),
         sa.Column("quiet_start", sa.Time(), nullable=True),
         sa.Column("quiet_end", sa.Time(), nullable=True),
+        sa.Column("last_seq", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
@@ -65,6 +66,7 @@ def upgrade() -> None:
         "notifications",
         sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column(
             "type",
             sa.Enum(
@@ -111,6 +113,7 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+        sa.UniqueConstraint("user_id", "seq", name="uq_notifications_user_seq"),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_notifications_dedupe_key")),
     )
     op.create_index(
