@@ -10,6 +10,11 @@ from resolvers.bounty_mutations import BountyMutations
 from resolvers.jobs import JobMutations, JobQueries
 from resolvers.messaging import MessagingMutations, MessagingQueries, MessagingSubscriptions
 from resolvers.nodes import NodeQueries
+from resolvers.notifications import (
+    NotificationMutations,
+    NotificationQueries,
+    NotificationSubscriptions,
+)
 from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.server import ServerQueries
 from resolvers.users import UserMutations, UserQueries
@@ -24,6 +29,7 @@ class Query(
     JobQueries,
     BountyQueries,
     MessagingQueries,
+    NotificationQueries,
 ):
     pass
 
@@ -36,12 +42,13 @@ class Mutation(
     JobMutations,
     BountyMutations,
     MessagingMutations,
+    NotificationMutations,
 ):
     pass
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws or graphql-ws).")
-class Subscription(BountySubscriptions, MessagingSubscriptions):
+class Subscription(BountySubscriptions, MessagingSubscriptions, NotificationSubscriptions):
     pass
 
 

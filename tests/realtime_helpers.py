@@ -158,6 +158,6 @@ async def send(graphql: GraphQL, token: str, conversation: str, body: str, clien
     variables = {
         "input": {"conversationId": conversation, "body": body, "clientMessageId": client_id}
     }
-    body = await graphql(SEND, variables, token=token)
-    assert body.get("data"), body
-    return body["data"]["sendMessage"]
+    answer = await graphql(SEND, variables, token=token)
+    assert answer.get("data"), answer
+    return answer["data"]["sendMessage"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from services.bounties import delivery
-from services.bounties.notifications import recipients
+from services.notifications.domain import notify_transition
 from services.payments import RecordingPayments
 from services.unit_of_work import unit_of_work
 from workers.registry import JobRun, Registry, ScheduleRun
@@ -31,14 +31,12 @@ async def expire(run: ScheduleRun) -> None:
 
 @jobs.job("bounties.notify", max_attempts=5)
 async def notify(run: JobRun) -> None:
-    """Who hears of a transition. Delivery (in-app, push, email) belongs to notifications: until
-    that lands this logs the recipients, the one thing it can do without a channel."""
-    async with run.session_factory() as session:
-        people = await recipients(session, run.payload)
-    logger.info(
-        "bounty %s %s -> %s: notify %s",
+    """A transition's notifications for its poster, hunter and applicants (not its actor)."""
+    async with unit_of_work(run.session_factory, run.broker) as work:
+        created = await notify_transition(work, run.payload, f"job:{run.id}")
+    logger.debug(
+        "bounty %s -> %s: %d notification(s)",
         run.payload.get("bountyId"),
-        run.payload.get("previousStatus"),
         run.payload.get("status"),
-        ", ".join(sorted(str(person) for person in people)) or "nobody",
+        created,
     )

@@ -24,6 +24,7 @@ from app.broker import Broker
 from app.db.engine import SessionFactory
 from app.monitoring.metrics import JOBS_DURATION, JOBS_FAILED, JOBS_PROCESSED, JOBS_RETRIED
 from app.monitoring.tracing import link_to
+from app.settings import Settings
 from workers.registry import JobRun, JobSpec
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class JobExecutor(DatabaseRetryEntrypointExecutor):
         shutdown: Shutdown,
         on_retry: RetryHook,
         broker: Broker,
+        settings: Settings,
         tracer: Tracer | None = None,
     ) -> None:
         super().__init__(
@@ -78,6 +80,7 @@ class JobExecutor(DatabaseRetryEntrypointExecutor):
         self.shutdown = shutdown
         self.on_retry = on_retry  # told each retry's delay: the worker wakes the queue then
         self.broker = broker
+        self.settings = settings
         self.tracer = tracer
 
     async def execute(self, job: Job, context: Context) -> None:
@@ -107,6 +110,7 @@ class JobExecutor(DatabaseRetryEntrypointExecutor):
             payload=orjson.loads(job.payload) if job.payload else {},
             session_factory=self.session_factory,
             broker=self.broker,
+            settings=self.settings,
         )
         started = time.perf_counter()
         try:

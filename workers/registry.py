@@ -21,6 +21,7 @@ from typing import Any
 
 from app.broker import Broker, InProcessBroker
 from app.db.engine import SessionFactory
+from app.settings import Settings, get_settings
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
@@ -36,6 +37,7 @@ class JobRun:
     session_factory: SessionFactory
     # The gateway's broker (Redis with REDIS_URL): events published here reach every socket.
     broker: Broker = field(default_factory=InProcessBroker)
+    settings: Settings = field(default_factory=get_settings)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class ScheduleRun:
     name: str
     session_factory: SessionFactory
     broker: Broker = field(default_factory=InProcessBroker)
+    settings: Settings = field(default_factory=get_settings)
 
 
 JobHandler = Callable[[JobRun], Awaitable[None]]

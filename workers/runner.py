@@ -69,6 +69,7 @@ class Worker:
                 shutdown=self.shutdown,
                 on_retry=self._wake_after,
                 broker=broker,
+                settings=settings,
                 tracer=tracer,
             )
             self.pgq.qm.register_executor(spec.name, executor)
@@ -79,7 +80,9 @@ class Worker:
 
     def _schedule_handler(self, spec: ScheduleSpec) -> Callable[[Schedule], Awaitable[None]]:
         async def run(schedule: Schedule) -> None:
-            await spec.handler(ScheduleRun(spec.name, self.session_factory, self.broker))
+            await spec.handler(
+                ScheduleRun(spec.name, self.session_factory, self.broker, self.settings)
+            )
 
         return run
 

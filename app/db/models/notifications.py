@@ -78,6 +78,11 @@ class Notification(SQLModel, table=True):
         sa_column=sa.Column(postgresql.JSONB, nullable=False, server_default=sa.text("'{}'")),
     )
     read_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
+    # False when the user turned the in-app channel off for this type: kept as the record that
+    # push and email refer to, never listed or counted.
+    in_app: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true())
+    )
     # The domain event it came from: a retried job creates it once.
     dedupe_key: str = Field(sa_column=sa.Column(sa.String(200), nullable=False, unique=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
@@ -152,6 +157,7 @@ class PushToken(SQLModel, table=True):
 
 class PushStatus(StrEnum):
     PENDING = "PENDING"  # waiting for the push job
+    SENDING = "SENDING"  # claimed by a push job (back to PENDING if the request fails)
     SENT = "SENT"  # Expo answered with an ok ticket: a receipt comes later
     DELIVERED = "DELIVERED"  # the receipt said ok
     FAILED = "FAILED"  # an error ticket or receipt (see `error`)

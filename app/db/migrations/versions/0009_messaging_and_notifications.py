@@ -102,6 +102,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("in_app", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("dedupe_key", sa.String(length=200), nullable=False),
         sa.Column(
             "created_at",
@@ -216,6 +217,7 @@ def upgrade() -> None:
             "status",
             sa.Enum(
                 "PENDING",
+                "SENDING",
                 "SENT",
                 "DELIVERED",
                 "FAILED",
