@@ -28,8 +28,8 @@ SUSPEND = """mutation ($id: ID!) {
 
 
 @contextlib.asynccontextmanager
-async def fast_gateway(database_url: str) -> AsyncIterator[tuple[Starlette, Any]]:
-    settings = make_settings(database_url=database_url, **FAST)
+async def fast_gateway(database_url: str, **overrides: Any) -> AsyncIterator[tuple[Starlette, Any]]:
+    settings = make_settings(database_url=database_url, **{**FAST, **overrides})
     app = create_app(settings, database_url=database_url)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from starlette.applications import Starlette
 
@@ -13,10 +15,13 @@ from tests.bounty_factories import count_rows
 from tests.conftest import GraphQL
 from tests.factories import global_id, token_for
 from tests.realtime_helpers import (
+    LEAVE,
     LEGACY,
     MESSAGE_ADDED,
     PROTOCOLS,
+    READ,
     TRANSPORT,
+    TYPING,
     conversation_between,
     data_of,
     nothing_more,
@@ -95,3 +100,94 @@ async def test_two_users_talk_live_and_a_third_is_refused(
         if protocol == LEGACY:  # stop: the legacy protocol completes the operation
             await poppy.send_json({"type": "stop", "id": "m"})
             assert await receive(poppy) == {"type": "complete", "id": "m"}
+
+
+async def test_reconnecting_with_after_replays_exactly_the_missed_messages_then_live(
+    app: Starlette, graphql: GraphQL, session_factory: SessionFactory, settings: Settings
+) -> None:
+    poster, hunter = await users(session_factory, "Poster", "Hunter")
+    poster_token, hunter_token = token_for(settings, poster), token_for(settings, hunter)
+    conversation, _ = await conversation_between(
+        graphql, session_factory, poster_token, poster, hunter
+    )
+    topic = conversation_topic(_uuid(conversation))
+    query = """subscription ($id: ID!, $after: ID) {
+      messageAdded(conversationId: $id, after: $after) { id body }
+    }"""
+    async with signed_in_socket(app, TRANSPORT, poster_token) as ws:
+        await subscribe(ws, TRANSPORT, "1", query, {"id": conversation})
+        await until_members(app, topic, 1)
+        for n in (1, 2):
+            await send(graphql, hunter_token, conversation, f"m{n}", f"c{n}")
+        seen = [data_of(await receive(ws), TRANSPORT)["messageAdded"] for _ in range(2)]
+    assert [m["body"] for m in seen] == ["m1", "m2"]
+    for n in (3, 4):  # while the phone was offline
+        await send(graphql, hunter_token, conversation, f"m{n}", f"c{n}")
+
+    async def keep_sending() -> None:
+        for n in range(5, 15):
+            await send(graphql, hunter_token, conversation, f"m{n}", f"c{n}")
+
+    async with signed_in_socket(app, TRANSPORT, poster_token) as ws:
+        sender = asyncio.create_task(keep_sending())  # sends race the replay
+        await subscribe(ws, TRANSPORT, "1", query, {"id": conversation, "after": seen[-1]["id"]})
+        bodies = [data_of(await receive(ws), TRANSPORT)["messageAdded"]["body"] for _ in range(12)]
+        await sender
+        await nothing_more(ws)
+    assert bodies == [f"m{n}" for n in range(3, 15)]  # in order, no gap, no duplicate
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_a_participant_who_leaves_stops_receiving_with_a_clear_error(
+    app: Starlette,
+    graphql: GraphQL,
+    session_factory: SessionFactory,
+    settings: Settings,
+    protocol: str,
+) -> None:
+    poster, hunter = await users(session_factory, "Poster", "Hunter")
+    poster_token, hunter_token = token_for(settings, poster), token_for(settings, hunter)
+    conversation, _ = await conversation_between(
+        graphql, session_factory, poster_token, poster, hunter
+    )
+    topic = conversation_topic(_uuid(conversation))
+    typing = "subscription ($id: ID!) { typing(conversationId: $id) { user { displayName } } }"
+    read = "subscription ($id: ID!) { messageRead(conversationId: $id) { user { displayName } } }"
+    async with (
+        signed_in_socket(app, protocol, poster_token) as poppy,
+        signed_in_socket(app, protocol, hunter_token) as hugo,
+    ):
+        await subscribe(hugo, protocol, "m", MESSAGE_ADDED, {"id": conversation})
+        await subscribe(poppy, protocol, "m", MESSAGE_ADDED, {"id": conversation})
+        await subscribe(poppy, protocol, "t", typing, {"id": conversation})
+        await subscribe(poppy, protocol, "r", read, {"id": conversation})
+        await until_members(app, topic, 4)
+        assert (await graphql(TYPING, {"id": conversation}, token=hunter_token))["data"]
+        assert data_of(await receive(poppy), protocol) == {
+            "typing": {"user": {"displayName": "Hunter"}}
+        }
+        sent = await send(graphql, poster_token, conversation, "Still there?", "p1")
+        for ws in (poppy, hugo):
+            assert data_of(await receive(ws), protocol)["messageAdded"]["body"] == "Still there?"
+        await graphql(
+            READ,
+            {"input": {"conversationId": conversation, "upToMessageId": sent["sent"]["id"]}},
+            token=hunter_token,
+        )
+        assert data_of(await receive(poppy), protocol) == {
+            "messageRead": {"user": {"displayName": "Hunter"}}
+        }
+        left = await graphql(LEAVE, {"id": conversation}, token=hunter_token)
+        assert left["data"]["leaveConversation"]["__typename"] == "LeaveConversationSuccess"
+        ended = await receive(hugo)
+        assert ended["type"] == "error"
+        error = ended["payload"][0] if protocol == TRANSPORT else ended["payload"]
+        assert (error["message"], error["extensions"]["code"]) == (
+            "you are no longer a participant of this conversation",
+            "FORBIDDEN",
+        )
+        if protocol == LEGACY:
+            assert await receive(hugo) == {"type": "complete", "id": "m"}
+        await send(graphql, poster_token, conversation, "Bye then", "p2")
+        assert data_of(await receive(poppy), protocol)["messageAdded"]["body"] == "Bye then"
+        await nothing_more(hugo)
