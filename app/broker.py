@@ -161,8 +161,14 @@ class RedisBroker:
                 message = await self._pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("redis pub/sub read failed; retrying")
+            except Exception as error:
+                # redis-py leaves a connection the server closed looking connected: drop it, so
+                # the next read connects again (and `_on_connect` subscribes again).
+                logger.warning("redis pub/sub connection lost (%s); reconnecting", error)
+                connection = self._pubsub.connection
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await connection.disconnect()
                 await asyncio.sleep(0.5)
                 continue
             if message is None:
