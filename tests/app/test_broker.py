@@ -93,7 +93,7 @@ async def test_a_failed_redis_subscribe_leaves_nothing_behind(redis_url: str) ->
             raise failures.pop()
         await real_subscribe(*channels)
 
-    broker._pubsub.subscribe = flaky  # type: ignore[method-assign]
+    broker._pubsub.subscribe = flaky  # type: ignore[method-assign,assignment]
     try:
         with pytest.raises(ConnectionError):
             async with broker.subscribe("topic:flaky"):
@@ -112,7 +112,7 @@ async def test_a_pubsub_reconnect_resubscribes_every_live_topic() -> None:
         admin = redis_client(url)
         try:
             async with broker.subscribe("topic:a") as a, broker.subscribe("topic:b") as b:
-                await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+                await admin.client_kill_filter(_type="pubsub")
                 # Both topics hear that events may have been missed, then get new ones.
                 assert await next_raw(a) == RECONNECTED
                 assert await next_raw(b) == RECONNECTED

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection
@@ -90,7 +91,7 @@ async def test_two_gateways_share_messages_typing_and_suspensions(
                     except TimeoutError:
                         continue
 
-            typed = await asyncio.wait_for(typing_arrives(), 30)
+            typed: Any = await asyncio.wait_for(typing_arrives(), 30)
             assert typed["payload"]["data"] == {"typing": {"user": {"displayName": "Hunter"}}}
             sent = await one.graphql(
                 SEND,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import col
 
 from app.db.engine import SessionFactory
@@ -171,3 +171,71 @@ async def test_typing_is_throttled_and_strangers_cannot_start_conversations(
         "code": "NOT_ALLOWED",
         "field": "input.bountyId",
     }
+
+
+async def test_strangers_and_anonymous_callers_see_and_change_nothing(
+    graphql: GraphQL, session_factory: SessionFactory, settings: Settings
+) -> None:
+    poster, hunter, stranger = await users(session_factory, "Poster", "Hunter", "Stranger")
+    token = token_for(settings, hunter)
+    conversation, bounty_id = await conversation_between(
+        graphql, session_factory, token, poster, hunter
+    )
+    sent = await send(graphql, token, conversation, "private", "c1")
+    message_id = sent["sent"]["id"]
+    calls = {
+        "messages": (HISTORY, {"id": conversation}),
+        "startConversation": (
+            """mutation ($input: StartConversationInput!) {
+              startConversation(input: $input) { __typename ... on UserError { code } } }""",
+            {"input": {"bountyId": global_id("Bounty", bounty_id)}},
+        ),
+        "sendMessage": (
+            """mutation ($input: SendMessageInput!) {
+              sendMessage(input: $input) { __typename ... on UserError { code } } }""",
+            {"input": {"conversationId": conversation, "body": "x", "clientMessageId": "s"}},
+        ),
+        "markConversationRead": (
+            """mutation ($input: MarkConversationReadInput!) {
+              markConversationRead(input: $input) { __typename ... on UserError { code } } }""",
+            {"input": {"conversationId": conversation, "upToMessageId": message_id}},
+        ),
+        "setTyping": (TYPING, {"id": conversation}),
+        "leaveConversation": (
+            """mutation ($id: ID!) {
+              leaveConversation(conversationId: $id) { __typename ... on UserError { code } } }""",
+            {"id": conversation},
+        ),
+    }
+    stranger_sees = {
+        "messages": "BAD_USER_INPUT",
+        "startConversation": "NOT_ALLOWED",
+        "sendMessage": "NOT_FOUND",
+        "markConversationRead": "NOT_FOUND",
+        "setTyping": "NOT_FOUND",
+        "leaveConversation": "NOT_FOUND",
+    }
+    before = await _state(session_factory)
+    for field, (document, variables) in calls.items():
+        body = await graphql(document, variables, token=token_for(settings, stranger))
+        if stranger_sees[field] == "BAD_USER_INPUT":
+            assert body["data"] is None
+            assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+        else:
+            assert body["data"][field]["code"] == stranger_sees[field], (field, body)
+        anonymous = await graphql(document, variables)
+        assert [e["extensions"]["code"] for e in anonymous["errors"]] == ["UNAUTHENTICATED"]
+    assert await _state(session_factory) == before
+
+
+async def _state(session_factory: SessionFactory) -> list[object]:
+    async with session_factory() as session:
+        rows = await session.execute(
+            text(
+                "SELECT (SELECT count(*) FROM messages), "
+                "(SELECT count(*) FROM conversations), "
+                "(SELECT array_agg(row(user_id, last_read_seq, left_at) ORDER BY user_id)::text "
+                "FROM conversation_participants)"
+            )
+        )
+        return list(rows.one())
