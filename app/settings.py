@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     ws_ping_interval_seconds: float = Field(default=8.0, gt=0)
     # How often an open socket's access token is checked again (sign-out, suspension, expiry).
     ws_auth_recheck_seconds: float = Field(default=30.0, gt=0)
+    # permessage-deflate on sockets (off: a zlib context per socket costs more than it saves).
+    ws_per_message_deflate: bool = False
     # Open sockets per account (across instances when REDIS_URL is set); the next is closed 4429.
     ws_max_sockets_per_user: int = Field(default=10, ge=1)
     # Messaging: body length, and at most one typing indicator per user and conversation per N s.

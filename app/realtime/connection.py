@@ -31,7 +31,8 @@ class Connection:
         self.view = view
         self.protocol = protocol
         ws = websocket.ws  # strawberry's adapter around Starlette's WebSocket
-        self.outbox = Outbox(ws.send_text, self._close)
+        # The raw ASGI send (monitoring's counting wrapper included): frames are ready messages.
+        self.outbox = Outbox(ws._send, self._close)
         self._ws = ws
         self.socket: OpenSocket | None = None
         self.adoptions: dict[str, Adoption] = {}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.broker import PUBLISHED_AT, Event
 from app.monitoring import metrics
-from app.realtime.frames import next_frame
+from app.realtime.frames import Frame, next_frame
 from app.realtime.live import Live, _everyone
 from app.realtime.outbox import Outbox
 from app.realtime.resolve import Selection
@@ -60,7 +60,7 @@ class Member:
         self.on_end = on_end
         self.group: Group | None = None
         # While replaying: live frames wait here with their stream position.
-        self.buffer: list[tuple[int | None, str]] | None = None
+        self.buffer: list[tuple[int | None, Frame]] | None = None
         self.position: int | None = None
         self.ended = False
 
@@ -139,7 +139,7 @@ class Group:
         await self._send_all(payload, position, event.get(PUBLISHED_AT))
 
     async def _send_all(self, payload: str, position: int | None, published: Any) -> None:
-        frames: dict[tuple[str, str], str] = {}
+        frames: dict[tuple[str, str], Frame] = {}
         members = list(self.members)
         for count, member in enumerate(members, 1):
             key = (member.protocol, member.operation_id)

@@ -16,6 +16,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any
 
+from app.realtime.frames import Frame
+
 logger = logging.getLogger(__name__)
 
 BACKLOG_LIMIT = 1_000
@@ -68,22 +70,26 @@ class _Await:
 
 
 class Outbox:
-    """Frames to one socket, in order, never blocking the caller."""
+    """Frames (ASGI messages) to one socket, in order, never blocking the caller.
+
+    `send` is the socket's raw ASGI send: frames skip Starlette's and strawberry's per-message
+    work (state checks, JSON encoding), having been serialized once for the whole group.
+    """
 
     __slots__ = ("_backlog", "_close", "_send", "_task", "closed")
 
     def __init__(
         self,
-        send: Callable[[str], Awaitable[None]],
+        send: Callable[[Frame], Awaitable[None]],
         close: Callable[[int, str], Awaitable[None]],
     ) -> None:
         self._send = send
         self._close = close
-        self._backlog: deque[str] | None = None  # not None while a send is waiting
+        self._backlog: deque[Frame] | None = None  # not None while a send is waiting
         self._task: asyncio.Task[None] | None = None
         self.closed = False
 
-    def put(self, frame: str) -> None:
+    def put(self, frame: Frame) -> None:
         if self.closed:
             return
         if self._backlog is not None:
@@ -95,7 +101,7 @@ class Outbox:
                 return
             self._backlog.append(frame)
             return
-        task = run_eagerly(self._quietly(self._send(frame)))
+        task = run_eagerly(self._deliver(frame))
         if task is not None:
             self._backlog = deque()
             self._task = task
@@ -109,10 +115,16 @@ class Outbox:
                 self._backlog.extend(backlog)
                 return
 
+    async def _deliver(self, frame: Frame) -> None:
+        try:
+            await self._send(frame)
+        except Exception:  # the socket went away: its handler cleans up on disconnect
+            self.closed = True
+
     async def _quietly(self, sending: Awaitable[None]) -> None:
         try:
             await sending
-        except Exception:  # the socket went away: its handler cleans up on disconnect
+        except Exception:
             self.closed = True
 
     async def aclose(self) -> None:
