@@ -11,7 +11,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from app.db.models import Channel, NotificationType, Platform
-from schema.errors import InvalidInputError, NotFoundError
+from schema.errors import InvalidInputError, NotAllowedError, NotFoundError
 from services.notifications.preferences import Preferences
 from services.notifications.store import NotificationCard
 
@@ -150,11 +150,12 @@ MarkNotificationReadResult = Annotated[
     MarkNotificationReadSuccess | NotFoundError, strawberry.union("MarkNotificationReadResult")
 ]
 UpdateNotificationPreferencesResult = Annotated[
-    UpdateNotificationPreferencesSuccess | InvalidInputError,
+    UpdateNotificationPreferencesSuccess | InvalidInputError | NotAllowedError,
     strawberry.union("UpdateNotificationPreferencesResult"),
 ]
 RegisterPushTokenResult = Annotated[
-    RegisterPushTokenSuccess | InvalidInputError, strawberry.union("RegisterPushTokenResult")
+    RegisterPushTokenSuccess | InvalidInputError | NotAllowedError,
+    strawberry.union("RegisterPushTokenResult"),
 ]
 UnregisterPushTokenResult = Annotated[
     UnregisterPushTokenSuccess | NotFoundError, strawberry.union("UnregisterPushTokenResult")

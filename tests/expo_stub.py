@@ -34,6 +34,7 @@ class ExpoStub:
     unregistered: set[str] = field(default_factory=set)
     receipts: dict[str, dict[str, Any]] = field(default_factory=dict)
     retry_after: str | None = None  # sent with the scripted failures
+    verbose: bool = False  # print every push (when run as a local development server)
 
     async def _body(self, request: Request) -> Any:
         raw = await request.body()
@@ -44,6 +45,9 @@ class ExpoStub:
     async def send(self, request: Request) -> Response:
         messages = await self._body(request)
         self.requests.append(("send", messages))
+        if self.verbose:
+            for message in messages:
+                print(f"push to {message['to']}: {message.get('title')}: {message.get('body')}")
         if self.fail_next:
             status = self.fail_next.pop(0)
             headers = {"retry-after": self.retry_after} if self.retry_after else None
@@ -111,7 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8090)
     args = parser.parse_args()
-    uvicorn.run(ExpoStub().app(), host="127.0.0.1", port=args.port)
+    uvicorn.run(ExpoStub(verbose=True).app(), host="127.0.0.1", port=args.port)
 
 
 if __name__ == "__main__":

@@ -23,26 +23,20 @@ IDENTITY_FIELDS = frozenset({"User.email", "User.phone", "User.status", "Bounty.
 CLASS_SAFE_FIELDS = frozenset(
     {
         "Bounty.applications",  # poster and staff: both are access classes of a bounty
-        "Bounty.poster",
         "Bounty.hunter",
-        "Bounty.images",
-        "Bounty.reward",
-        "Bounty.location",
-        "Bounty.applicationCount",
-        "BountyUpdate.bounty",
-        "BountyApplication.hunter",
         "BountyApplication.bounty",
-        "User.reviews",
+        "BountyApplication.hunter",
+        "BountyHistoryEntry.actor",
+        "BountyUpdate.bounty",  # a bounty's visibility is decided by poster vs. others
+        "Message.sender",
+        "Notification.read",
+        "ReadReceipt.user",
         "Review.author",
         "Review.bounty",
-        "Message.sender",
-        "Message.conversation",
-        "Conversation.participants",
-        "Conversation.bounty",
-        "Conversation.lastMessage",
-        "Conversation.unreadCount",
-        "ReadReceipt.user",
         "TypingIndicator.user",
+        "UnreadCounts.messages",  # a user's own stream: the class is the user
+        "UnreadCounts.notifications",
+        "User.reviews",
     }
 )
 _CACHE_SIZE = 1024

@@ -17,8 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.engine import SessionFactory
-from app.db.models import Channel, NotificationPreference, NotificationSettings, NotificationType
-from services.errors import InvalidInput
+from app.db.models import (
+    Channel,
+    NotificationPreference,
+    NotificationSettings,
+    NotificationType,
+    User,
+    UserStatus,
+)
+from services.errors import InvalidInput, NotAllowed
 from services.notifications.catalog import default_enabled
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
@@ -84,6 +91,13 @@ def check_time_zone(name: str) -> str:
     return name
 
 
+async def require_account(session: AsyncSession, viewer: Viewer) -> None:
+    """A token can outlive its account's usability: the row decides (suspended: refused)."""
+    status = await session.scalar(select(col(User.status)).where(col(User.id) == viewer.user_id))
+    if status is not UserStatus.ACTIVE:
+        raise NotAllowed("this account cannot change its notifications", field=None)
+
+
 async def update(
     work: UnitOfWork,
     viewer: Viewer,
@@ -94,6 +108,7 @@ async def update(
     switches: list[tuple[NotificationType, Channel, bool]],
 ) -> None:
     session = work.session
+    await require_account(session, viewer)
     values: dict[str, object] = {}
     if time_zone is not None:
         values["time_zone"] = check_time_zone(time_zone)

@@ -12,6 +12,7 @@ from sqlmodel import col
 from app.db.models import Platform, PushToken
 from app.db.models.base import utcnow
 from services.errors import InvalidInput, NotFound
+from services.notifications.preferences import require_account
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
@@ -33,6 +34,7 @@ async def register(
     work: UnitOfWork, viewer: Viewer, *, token: str, platform: Platform, device_id: str
 ) -> uuid.UUID:
     token = check_token(token)
+    await require_account(work.session, viewer)
     device_id = device_id.strip()
     if not 1 <= len(device_id) <= 200:
         raise InvalidInput("deviceId: 1 to 200 characters", field="input.deviceId")

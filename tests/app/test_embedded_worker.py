@@ -94,10 +94,14 @@ async def test_the_embedded_worker_runs_jobs_schedules_and_reports_in_the_gatewa
         )
 
         async def all_registered() -> bool:
-            return len(await schedules(session_factory)) == 2
+            return len(await schedules(session_factory)) == 3
 
         await until(all_registered)
-        assert sorted(await schedules(session_factory)) == ["bounties.expire", "system.heartbeat"]
+        assert sorted(await schedules(session_factory)) == [
+            "bounties.expire",
+            "notifications.receipts",
+            "system.heartbeat",
+        ]
 
     assert await worker_heartbeats(session_factory) == []  # a clean stop removes its row
 
