@@ -63,7 +63,6 @@ class Hub:
         member = Member(
             adoption.outbox, adoption.protocol, adoption.operation_id, viewer, adoption.on_end
         )
-        adoption.member = member
         group = self.groups.get(key)
         if group is None:
             group = self.groups[key] = Group(self, key, live, selection)
@@ -79,8 +78,13 @@ class Hub:
         if replaying:
             member.buffer = []
         group.add(member)
+        adoption.member = member  # from here on the hub serves the operation
         if replaying:
-            await self._replay(member, live, selection)
+            try:
+                await self._replay(member, live, selection)
+            except BaseException:  # the operation fails as a whole: the handler completes it
+                self.leave(member)
+                raise
         return member
 
     async def _replay(self, member: Member, live: Live, selection: Selection) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from prometheus_client import REGISTRY
 from starlette.applications import Starlette
 
 from app.db.engine import SessionFactory
@@ -36,6 +37,10 @@ from tests.realtime_helpers import (
 pytestmark = pytest.mark.asyncio
 
 
+def _sample(kind: str) -> float:
+    return REGISTRY.get_sample_value(f"bountyexpo_messages_{kind}_total") or 0.0
+
+
 def _uuid(global_id_: str) -> str:
     from strawberry import relay
 
@@ -56,6 +61,7 @@ async def test_two_users_talk_live_and_a_third_is_refused(
         graphql, session_factory, tokens["Poppy"], poster, hunter
     )
     topic = conversation_topic(_uuid(conversation))
+    sent_before, delivered_before = _sample("sent"), _sample("delivered")
     async with (
         signed_in_socket(app, protocol, tokens["Poppy"]) as poppy,
         signed_in_socket(app, protocol, tokens["Hugo"]) as hugo,
@@ -97,6 +103,11 @@ async def test_two_users_talk_live_and_a_third_is_refused(
         }
         assert await count_rows(session_factory, Message) == before == 2
         await nothing_more(sly)
+        # The real paths count: two messages stored, each delivered to two sockets.
+        assert (_sample("sent") - sent_before, _sample("delivered") - delivered_before) == (2, 4)
+        assert (
+            REGISTRY.get_sample_value("bountyexpo_websocket_sockets", {"protocol": protocol}) or 0
+        ) >= 3
         if protocol == LEGACY:  # stop: the legacy protocol completes the operation
             await poppy.send_json({"type": "stop", "id": "m"})
             assert await receive(poppy) == {"type": "complete", "id": "m"}
