@@ -1,7 +1,10 @@
 """Pub/sub for subscriptions: in-process by default, Redis when REDIS_URL is set.
 
 With Redis, every gateway process holds one pub/sub connection and fans messages out to its own
-subscribers, so an event published on one instance reaches sockets on all of them.
+subscribers, so an event published on one instance reaches sockets on all of them. Redis pub/sub
+forgets what it could not deliver: when the connection comes back (redis-py subscribes again to
+every live channel), each topic gets a `RECONNECTED` event, so stored streams catch up from the
+database. Every event carries `publishedAt` (epoch seconds) for the publish-to-deliver latency.
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 import orjson
@@ -22,6 +26,13 @@ Event = dict[str, Any]
 SUBSCRIBER_BUFFER = 256
 CHANNEL_PREFIX = "bountyexpo:"
 SUBSCRIBE_TIMEOUT_SECONDS = 2.0
+PUBLISHED_AT = "publishedAt"
+# Told to every topic after the pub/sub connection was lost and is back: events may be missing.
+RECONNECTED: Event = {"kind": "brokerReconnected"}
+
+
+def stamped(event: Event) -> Event:
+    return event if PUBLISHED_AT in event else {**event, PUBLISHED_AT: time.time()}
 
 
 class Broker(Protocol):
@@ -63,6 +74,9 @@ class LocalFanout:
         del self._queues[topic]
         return True
 
+    def has(self, topic: str) -> bool:
+        return topic in self._queues
+
     def topics(self) -> list[str]:
         return list(self._queues)
 
@@ -77,7 +91,7 @@ class InProcessBroker:
         self._fanout = LocalFanout()
 
     async def publish(self, topic: str, event: Event) -> None:
-        self._fanout.deliver(topic, event)
+        self._fanout.deliver(topic, stamped(event))
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Event]]:
@@ -99,17 +113,21 @@ class RedisBroker:
         self._confirmed: dict[str, asyncio.Event] = {}
         self._reader: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._connections = 0
+        self._resubscribe = self._pubsub.on_connect
+        self._pubsub.on_connect = self._on_connect  # type: ignore[method-assign]
 
     async def publish(self, topic: str, event: Event) -> None:
-        await self.client.publish(CHANNEL_PREFIX + topic, orjson.dumps(event))
+        await self.client.publish(CHANNEL_PREFIX + topic, orjson.dumps(stamped(event)))
 
     @contextlib.asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Event]]:
         async with self._lock:
-            first_here = topic not in self._fanout.topics()
-            queue = self._fanout.add(topic)
-            if first_here:
+            # Subscribe before registering the queue: if Redis refuses, nothing is left behind
+            # and the next subscriber of the topic tries again.
+            if not self._fanout.has(topic):
                 await self._subscribe_confirmed(CHANNEL_PREFIX + topic)
+            queue = self._fanout.add(topic)
         try:
             yield _drain(queue)
         finally:
@@ -128,14 +146,29 @@ class RedisBroker:
         finally:
             self._confirmed.pop(channel, None)
 
+    async def _on_connect(self, connection: Any) -> None:
+        """redis-py's own callback subscribes again to every channel it had; then we say so."""
+        await self._resubscribe(connection)
+        if self._connections:
+            logger.warning("redis pub/sub reconnected: live topics subscribed again")
+            for topic in self._fanout.topics():
+                self._fanout.deliver(topic, RECONNECTED)
+        self._connections += 1
+
     async def _read(self) -> None:
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("redis pub/sub read failed; retrying")
+            except Exception as error:
+                # redis-py leaves a connection the server closed looking connected: drop it, so
+                # the next read connects again (and `_on_connect` subscribes again).
+                logger.warning("redis pub/sub connection lost (%s); reconnecting", error)
+                connection = self._pubsub.connection
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await connection.disconnect()
                 await asyncio.sleep(0.5)
                 continue
             if message is None:
@@ -166,3 +199,13 @@ def redis_client(url: str) -> redis.Redis:
         max_connections=200,
         health_check_interval=30,
     )
+
+
+def create_broker(settings: Any, observe: Callable[[redis.Redis], None] | None = None) -> Broker:
+    """Redis pub/sub when REDIS_URL is set (every process of every instance shares it)."""
+    if settings.redis_url:
+        client = redis_client(settings.redis_url)
+        if observe is not None:
+            observe(client)
+        return RedisBroker(client)
+    return InProcessBroker()

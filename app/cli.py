@@ -131,6 +131,9 @@ def serve_command(settings: Settings, args: argparse.Namespace) -> int:
         # not from uvicorn's own FORWARDED_ALLOW_IPS default.
         proxy_headers=False,
         ws_max_size=settings.max_body_bytes,
+        # Compression keeps a zlib context per socket (about 40 KB each) and compresses every
+        # frame per socket: small JSON frames gain little. WS_PER_MESSAGE_DEFLATE turns it on.
+        ws_per_message_deflate=settings.ws_per_message_deflate,
     )
     return 0
 

@@ -36,13 +36,14 @@ from app.monitoring.extensions import MonitoringExtension, instrument_resolvers,
 from app.monitoring.loaders import observe_batches
 from app.monitoring.tracing import Tracing
 from app.monitoring.websockets import observe_websocket
+from app.realtime.runtime import build_realtime
 from app.security.auth import authenticate, bearer_token, token_from_connection_params
 from app.security.csrf import CSRF_MESSAGE, is_csrf_risk
 from app.security.guard import OperationGuard, build_security
 from app.security.jwt import InvalidToken
 from app.security.limits import QueryLimits, within_timeout
 from app.settings import Settings
-from app.sockets import LegacyWSHandler, SocketChecks, TransportWSHandler
+from app.sockets import LegacyWSHandler, TransportWSHandler
 from resolvers import Mutation, Query, Subscription
 from schema.bounties import Bounty
 from schema.context import Context
@@ -50,6 +51,7 @@ from schema.errors import ERROR_TYPES, UNAUTHENTICATED
 from schema.users import User
 from services.identity import Identity
 from services.loaders import create_loaders, loader_batches
+from services.presence import LOCAL, Presence
 
 # Bounded caches: parsing and validation dominate small requests (measured: ~4x for `{ hello }`).
 DOCUMENT_CACHE_SIZE = 1024
@@ -160,6 +162,7 @@ class GatewayView(GraphQL[Context, None]):
         broker: Broker,
         identity: Identity,
         tracer: Tracer | None = None,
+        presence: Presence = LOCAL,
     ) -> None:
         super().__init__(
             schema,
@@ -171,7 +174,7 @@ class GatewayView(GraphQL[Context, None]):
             # Browser WebSocket handshakes from other origins are refused unless listed.
             allowed_origins=settings.allowed_origins,
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
-            # The legacy protocol's keep-alive loop is where app/sockets.py pings and re-checks.
+            # Pings on both protocols come from app/realtime/supervisor.py.
             keep_alive=True,
             keep_alive_interval=settings.ws_ping_interval_seconds,
         )
@@ -179,12 +182,13 @@ class GatewayView(GraphQL[Context, None]):
         self.session_factory = session_factory
         self.broker = broker
         self.identity = identity
-        self.socket_checks = SocketChecks(settings, identity.denylist)
         self.security = build_security(settings, session_factory, identity)
         batches = loader_batches(session_factory)
         if tracer is not None or settings.metrics_enabled:
             batches = observe_batches(batches, tracer, metrics_enabled=settings.metrics_enabled)
         self.loader_batches = batches
+        # Grouped subscriptions, pings and token re-checks of this process's sockets.
+        self.realtime = build_realtime(self, presence)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and self.settings.metrics_enabled:

@@ -15,7 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
-from app.broker import Broker, InProcessBroker, RedisBroker, redis_client
+from app.broker import create_broker
 from app.db.database import open_database
 from app.db.migrate import upgrade_to_head
 from app.graphql import GatewayView, build_schema
@@ -34,6 +34,7 @@ from app.monitoring.runtime import Monitoring
 from app.security.identity import build_identity
 from app.security.middleware import security_middleware
 from app.settings import Environment, Settings, get_settings
+from services.presence import presence_for
 from workers.process import embedded_worker
 
 logger = logging.getLogger(__name__)
@@ -60,15 +61,6 @@ class GraphQLEndpoint:
         await self.runtime.view(scope, receive, send)
 
 
-def create_broker(settings: Settings, monitoring: Monitoring | None = None) -> Broker:
-    if settings.redis_url:
-        client = redis_client(settings.redis_url)
-        if monitoring is not None:
-            monitoring.observe_redis(client)
-        return RedisBroker(client)
-    return InProcessBroker()
-
-
 def create_app(settings: Settings | None = None, *, database_url: str | None = None) -> Starlette:
     settings = settings or get_settings()
     runtime = Runtime()
@@ -81,7 +73,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             if settings.environment is Environment.DEVELOPMENT:
                 await upgrade_to_head(database.engine)
             monitoring.observe_engine(database.engine)
-            broker = create_broker(settings, monitoring)
+            broker = create_broker(settings, monitoring.observe_redis)
             runtime.redis = getattr(broker, "client", None)
             runtime.engine = database.engine
             identity = build_identity(settings, database.session_factory, runtime.redis)
@@ -93,6 +85,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 broker=broker,
                 identity=identity,
                 tracer=monitoring.tracer,
+                presence=presence_for(runtime.redis),
             )
             monitoring.add_health_check("database", database_check(engine), required=True)
             if runtime.redis is not None:
@@ -101,9 +94,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             await monitoring.start()
             logger.info("gateway ready (%s, version %s)", settings.environment, settings.version)
             try:
-                async with embedded_worker(settings, database, monitoring.tracer):
+                async with embedded_worker(settings, database, broker, monitoring.tracer):
                     yield
             finally:
+                await runtime.view.realtime.close()
                 runtime.view = None
                 await monitoring.stop()
                 monitoring.release_engine(database.engine)

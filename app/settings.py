@@ -151,6 +151,34 @@ class Settings(BaseSettings):
     ws_ping_interval_seconds: float = Field(default=8.0, gt=0)
     # How often an open socket's access token is checked again (sign-out, suspension, expiry).
     ws_auth_recheck_seconds: float = Field(default=30.0, gt=0)
+    # permessage-deflate on sockets (off: a zlib context per socket costs more than it saves).
+    ws_per_message_deflate: bool = False
+    # Open sockets per account (across instances when REDIS_URL is set); the next is closed 4429.
+    ws_max_sockets_per_user: int = Field(default=10, ge=1)
+    # Messaging: body length, and at most one typing indicator per user and conversation per N s.
+    message_max_chars: int = Field(default=4_000, ge=1, le=4_000)
+    typing_throttle_seconds: float = Field(default=3.0, ge=0)
+    # Outgoing mail: "smtp" (SMTP_HOST ...) or "log", a stand-in that writes mail to the log.
+    # Unset: smtp when SMTP_HOST is set, else log; production refuses log unless
+    # ALLOW_LOG_ONLY_MAIL.
+    mail_backend: Literal["smtp", "log"] | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # "starttls" (port 587), "tls" (implicit TLS, port 465) or "none" (local relays, tests).
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    allow_log_only_mail: bool = False
+    # Push: "expo" (Expo's push service at EXPO_PUSH_URL) or "log", a stand-in.
+    # Unset: expo in production, log elsewhere. Production refuses log unless ALLOW_LOG_ONLY_PUSH.
+    push_backend: Literal["expo", "log"] | None = None
+    expo_push_url: str = "https://exp.host"
+    expo_access_token: SecretStr | None = None
+    expo_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Receipts are ready 15-30 minutes after a push; polled for tickets at least this old.
+    push_receipt_delay_seconds: float = Field(default=900.0, ge=0)
+    allow_log_only_push: bool = False
 
     @field_validator(
         "cors_origins", "trusted_proxies", "worker_queues", "worker_modules", mode="before"
@@ -233,6 +261,16 @@ class Settings(BaseSettings):
     def version(self) -> str:
         return package_version()
 
+    @property
+    def mail_is_log_only(self) -> bool:
+        backend = self.mail_backend or ("smtp" if self.smtp_host else "log")
+        return backend == "log"
+
+    @property
+    def push_is_log_only(self) -> bool:
+        backend = self.push_backend or ("expo" if self.is_production else "log")
+        return backend == "log"
+
 
 def production_problems(settings: Settings) -> list[str]:
     """Every reason the settings are unfit for production, each naming the variable to set."""
@@ -251,6 +289,17 @@ def production_problems(settings: Settings) -> list[str]:
             problems.append(f"{name.upper()} must be set")
     if not settings.database_url:
         problems.append("DATABASE_URL must point at the production PostgreSQL")
+    if settings.mail_is_log_only and not settings.allow_log_only_mail:
+        problems.append(
+            "SMTP_HOST must be set (mail would only be logged; "
+            "ALLOW_LOG_ONLY_MAIL=true accepts that)"
+        )
+    elif not settings.mail_is_log_only and not settings.smtp_host:
+        problems.append("SMTP_HOST must be set for MAIL_BACKEND=smtp")
+    if settings.push_is_log_only and not settings.allow_log_only_push:
+        problems.append(
+            "PUSH_BACKEND=log only logs push notifications; set ALLOW_LOG_ONLY_PUSH=true to accept"
+        )
     return problems
 
 

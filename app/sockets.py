@@ -1,115 +1,179 @@
-"""Long-lived sockets: server pings, and an end to sockets whose credentials no longer hold.
+"""Our handlers of both WebSocket protocols: admission, socket cap, and the realtime hub.
 
-Mobile networks and Android drop sockets that stay idle for about ten seconds, and strawberry
-answers client pings but sends none of its own: so the server pings every
-WS_PING_INTERVAL_SECONDS (a `ping` on graphql-transport-ws, a `ka` on the legacy protocol).
-A socket authenticates once, in `connection_init`; every WS_AUTH_RECHECK_SECONDS its token is
-checked again with the HTTP code path, so sign-out, suspension, a role change or expiry close
-it with 4403 and the reason, and the client signs in again or refreshes.
+Sockets authenticate once, in `connection_init`, with the HTTP code path; a presented but bad
+token closes the socket with 4403 and the reason on both protocols, an account past
+WS_MAX_SOCKETS_PER_USER open sockets gets 4429, and a socket that never sends
+`connection_init` is closed with 4408 after WS_INIT_TIMEOUT_SECONDS (the legacy protocol too).
+Pings and token re-checks are the supervisor's (app/realtime/supervisor.py), for all sockets at
+once. Subscriptions are offered to the hub (app/realtime/): the hub then serves them in groups.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from typing import Any
 
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage as LegacyInitMessage,
+)
+from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 
-from app.security.auth import authenticate
-from app.security.jwt import InvalidToken
-from app.settings import Settings
+from app.realtime.connection import Connection, SocketView
+from app.realtime.frames import LEGACY_WS, TRANSPORT_WS
+from app.realtime.live import ADOPTION
 from schema.context import Context
-from services.revocation import Denylist
 
 CREDENTIALS_ENDED = 4403
-
-
-@dataclass(frozen=True, slots=True)
-class SocketChecks:
-    """What a socket's keeper needs from the view that serves it (`GatewayView.socket_checks`).
-
-    The view hands this down rather than itself, so this module never imports app/graphql.py.
-    """
-
-    settings: Settings
-    denylist: Denylist
-
-
-def socket_checks(view: object) -> SocketChecks:
-    checks = getattr(view, "socket_checks", None)
-    if not isinstance(checks, SocketChecks):
-        raise TypeError("a view serving these sockets sets `socket_checks` (app/graphql.py)")
-    return checks
-
-
-async def keep_socket(
-    checks: SocketChecks,
-    context: Context,
-    *,
-    ping: Callable[[], Awaitable[None]],
-    close: Callable[[int, str], Awaitable[None]],
-) -> None:
-    """Ping on schedule; close once the socket's access token is expired or revoked."""
-    settings = checks.settings
-    loop = asyncio.get_running_loop()
-    token = context.access_token
-    step = settings.ws_ping_interval_seconds
-    if token is not None:
-        step = min(step, settings.ws_auth_recheck_seconds)
-    last_ping = last_check = loop.time()
-    while True:
-        await asyncio.sleep(step)
-        now = loop.time()
-        if token is not None and now - last_check >= settings.ws_auth_recheck_seconds:
-            last_check = now
-            try:
-                await authenticate(settings, checks.denylist, token)
-            except InvalidToken as error:
-                await close(CREDENTIALS_ENDED, str(error))
-                return
-        if now - last_ping >= settings.ws_ping_interval_seconds:
-            last_ping = now
-            await ping()
+INIT_TIMEOUT = 4408
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws (the `graphql-ws` library's protocol), kept alive and re-checked."""
+    """graphql-transport-ws (the `graphql-ws` library's protocol)."""
 
-    keeper: asyncio.Task[None] | None = None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connection = Connection(_gateway(self.view), self.websocket, TRANSPORT_WS)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        await super().handle_connection_init(message)
-        if self.connection_acknowledged and self.keeper is None:
-            self.keeper = asyncio.create_task(
-                keep_socket(
-                    socket_checks(self.view),
-                    self.context,
-                    ping=lambda: self.send_message({"type": "ping"}),
-                    close=lambda code, reason: self.websocket.close(code=code, reason=reason),
-                )
+        if self.connection_timed_out:
+            return
+        if self.connection_init_timeout_task:
+            self.connection_init_timeout_task.cancel()
+        payload = message.get("payload", {})
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, dict):
+            await self.websocket.close(code=4400, reason="Invalid connection init payload")
+            return
+        if self.connection_init_received:
+            await self.websocket.close(code=4429, reason="Too many initialisation requests")
+            return
+        self.connection_init_received = True
+        refusal = await self.connection.open(self.context, payload)
+        if refusal is not None:
+            await self.websocket.close(code=refusal[0], reason=refusal[1])
+            return
+        await self.send_message({"type": "connection_ack"})
+        self.connection_acknowledged = True
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        ADOPTION.set(
+            self.connection.adoption(
+                operation.id,
+                operation.query,
+                operation.variables,
+                operation.operation_name,
+                self._ended,
             )
+        )
+        await super().run_operation(operation)
+
+    def _ended(self, operation_id: str) -> None:
+        self.connection.adoptions.pop(operation_id, None)
+        self.operations.pop(operation_id, None)
+
+    def forget_id(self, id: str) -> None:
+        if not self.connection.adopted(id):  # the hub serves it: it is not over
+            self.connection.adoptions.pop(id, None)
+            super().forget_id(id)
+
+    async def send_message(self, message: Message) -> None:
+        if message["type"] == "complete" and self.connection.adopted(message["id"]):
+            return  # the operation's stream ended because the hub took it over
+        await super().send_message(message)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        self.connection.release(operation_id)
+        await super().cleanup_operation(operation_id)
 
     async def shutdown(self) -> None:
-        if self.keeper is not None:
-            self.keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.keeper
+        await self.connection.close()
         await super().shutdown()
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
-    """The legacy graphql-ws protocol: its keep-alive loop also re-checks the token."""
+    """The legacy graphql-ws protocol (subscriptions-transport-ws)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connection = Connection(_gateway(self.view), self.websocket, LEGACY_WS)
+        self.init_timer: asyncio.Task[None] | None = None
+
+    async def handle(self) -> None:
+        self.init_timer = asyncio.create_task(self._init_timeout())
+        try:
+            await super().handle()
+        finally:
+            self.init_timer.cancel()
+            await self.connection.close()
+
+    async def _init_timeout(self) -> None:
+        await asyncio.sleep(_gateway(self.view).settings.ws_init_timeout_seconds)
+        if not self.connection_acknowledged:
+            await self.websocket.close(
+                code=INIT_TIMEOUT, reason="Connection initialisation timeout"
+            )
+
+    async def handle_connection_init(self, message: LegacyInitMessage) -> None:
+        if self.init_timer is not None:
+            self.init_timer.cancel()
+        payload = message.get("payload")
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, dict):
+            await self.send_message({"type": "connection_error"})
+            await self.websocket.close(code=4400, reason="Invalid connection init payload")
+            return
+        refusal = await self.connection.open(self.context, payload)
+        if refusal is not None:
+            if refusal[0] == CREDENTIALS_ENDED:
+                error: dict[str, object] = {"code": "UNAUTHENTICATED", "message": refusal[1]}
+                await self.send_message({"type": "connection_error", "payload": error})
+            await self.websocket.close(code=refusal[0], reason=refusal[1])
+            return
+        await self.send_message({"type": "connection_ack"})
+        self.connection_acknowledged = True
 
     async def handle_keep_alive(self) -> None:
-        await keep_socket(
-            socket_checks(self.view),
-            self.context,
-            ping=lambda: self.send_message({"type": "ka"}),
-            close=lambda code, reason: self.websocket.close(code=code, reason=reason),
+        return None  # the supervisor sends `ka` on every legacy socket
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        ADOPTION.set(
+            self.connection.adoption(operation_id, query, variables, operation_name, self._ended)
         )
+        await super().handle_async_results(operation_id, query, operation_name, variables)
+
+    def _ended(self, operation_id: str) -> None:
+        self.connection.adoptions.pop(operation_id, None)
+
+    async def send_message(self, message: OperationMessage) -> None:
+        if message["type"] == "complete" and self.connection.adopted(message["id"]):
+            return
+        await super().send_message(message)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        if self.connection.release(operation_id):
+            with contextlib.suppress(Exception):
+                await super().send_message({"type": "complete", "id": operation_id})
+        await super().cleanup_operation(operation_id)
+
+
+def _gateway(view: Any) -> SocketView:
+    """strawberry types the handler's view loosely; ours is always a SocketView."""
+    return view  # type: ignore[no-any-return]

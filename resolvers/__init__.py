@@ -8,24 +8,47 @@ from resolvers.accounts import AccountMutations
 from resolvers.bounties import BountyQueries, BountySubscriptions
 from resolvers.bounty_mutations import BountyMutations
 from resolvers.jobs import JobMutations, JobQueries
+from resolvers.messaging import MessagingMutations, MessagingQueries, MessagingSubscriptions
 from resolvers.nodes import NodeQueries
+from resolvers.notifications import (
+    NotificationMutations,
+    NotificationQueries,
+    NotificationSubscriptions,
+)
 from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.server import ServerQueries
 from resolvers.users import UserMutations, UserQueries
 
 
 @strawberry.type(description="Everything a client can read.")
-class Query(NodeQueries, UserQueries, ProfileQueries, ServerQueries, JobQueries, BountyQueries):
+class Query(
+    NodeQueries,
+    UserQueries,
+    ProfileQueries,
+    ServerQueries,
+    JobQueries,
+    BountyQueries,
+    MessagingQueries,
+    NotificationQueries,
+):
     pass
 
 
 @strawberry.type(description="Everything a client can change.")
-class Mutation(AccountMutations, ProfileMutations, UserMutations, JobMutations, BountyMutations):
+class Mutation(
+    AccountMutations,
+    ProfileMutations,
+    UserMutations,
+    JobMutations,
+    BountyMutations,
+    MessagingMutations,
+    NotificationMutations,
+):
     pass
 
 
 @strawberry.type(description="Live updates over WebSocket (graphql-transport-ws or graphql-ws).")
-class Subscription(BountySubscriptions):
+class Subscription(BountySubscriptions, MessagingSubscriptions, NotificationSubscriptions):
     pass
 
 

@@ -9,8 +9,10 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
+from app.broker import Event
 from app.db.models import ApplicationStatus as ApplicationStatusRow
 from app.db.models import BountyStatus as BountyStatusRow
+from app.realtime.live import Live, subscription
 from app.security.permissions import IsAuthenticated
 from resolvers.mutations import node_uuid, require_viewer
 from schema.bounties import ApplicationStatus, Bounty, BountyApplication, BountyStatus, load_bounty
@@ -20,6 +22,7 @@ from schema.errors import BAD_USER_INPUT, ApiError
 from schema.pagination import Connection
 from services.bounties import cards, lifecycle, queries, search
 from services.errors import InvalidInput
+from services.viewer import Viewer
 
 
 def _wants(info: Info, name: str) -> bool:
@@ -166,19 +169,46 @@ class BountySubscriptions:
         self, info: Info, id: relay.GlobalID
     ) -> AsyncGenerator[BountyUpdate, None]:
         bounty_id = node_uuid(id, "Bounty", field="id")
+        viewer = info.context.viewer
         # A short read, closed before waiting: a subscription never holds a session open.
         [card] = await cards.cards_by_id(info.context.session_factory, [bounty_id])
-        if card is None or not card.visible_to(info.context.viewer):
+        if card is None or not card.visible_to(viewer):
             raise ApiError("no such bounty", BAD_USER_INPUT, field="id")
-        async with info.context.broker.subscribe(lifecycle.topic(bounty_id)) as events:
-            async for event in events:
-                yield BountyUpdate(
-                    bounty_id=id,
-                    status=_status(event.get("status")),
-                    previous_status=_status(event.get("previousStatus")),
-                    applications=event.get("applications"),
-                    at=datetime.fromisoformat(event["at"]),
-                )
+        poster_id = card.poster_id
+
+        def allowed(event: Event, who: Viewer | None) -> bool:
+            status = event.get("status")
+            private = status in {s.value for s in lifecycle.PRIVATE_STATUSES}
+            return not private or (who is not None and who.owns(poster_id))
+
+        live = Live(
+            field="bountyUpdated",
+            topic=lifecycle.topic(bounty_id),
+            access=bounty_access(viewer, poster_id),
+            to_root=lambda event: _update(id, event),
+            allowed=allowed,
+            denied="this bounty is no longer visible to you",
+        )
+        return await subscription(info, live)
+
+
+def bounty_access(viewer: Viewer | None, poster_id: uuid.UUID) -> str:
+    """Who sees what of a bounty beyond its public fields: its poster, staff, anyone else."""
+    if viewer is None:
+        return "anonymous"
+    if viewer.owns(poster_id):
+        return "poster"
+    return f"staff:{viewer.role.value}" if viewer.is_staff else "user"
+
+
+def _update(id: relay.GlobalID, event: Event) -> BountyUpdate:
+    return BountyUpdate(
+        bounty_id=id,
+        status=_status(event.get("status")),
+        previous_status=_status(event.get("previousStatus")),
+        applications=event.get("applications"),
+        at=datetime.fromisoformat(event["at"]),
+    )
 
 
 def _status(value: object) -> BountyStatus | None:

@@ -3,7 +3,8 @@
 Services receive the unit of work's session and register effects on it. Jobs (`enqueue`) are
 written at once on the same connection and transaction as the change, so they commit or roll back
 with it; broker events (`publish`) are held and sent only after commit. Either way no worker and no
-subscriber ever hears of a change that did not happen.
+subscriber ever hears of a change that did not happen. An event whose publish fails after commit
+(Redis away) is queued as a `realtime.publish` job, which a worker retries with backoff.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from services import jobs
 logger = logging.getLogger(__name__)
 
 Event = dict[str, Any]
+PUBLISH_JOB = "realtime.publish"
 
 
 class Publisher(Protocol):
@@ -81,4 +83,14 @@ async def unit_of_work(
         try:
             await publisher.publish(topic, event)
         except Exception:
-            logger.exception("publishing to %s failed after commit", topic)
+            logger.warning("publishing to %s failed after commit: queued", topic, exc_info=True)
+            await publish_later(session_factory, topic, event)
+
+
+async def publish_later(session_factory: SessionFactory, topic: str, event: Event) -> None:
+    """A job that publishes `event` (retried with backoff); lost only if PostgreSQL is too."""
+    try:
+        async with session_factory() as session, session.begin():
+            await jobs.enqueue(session, PUBLISH_JOB, {"topic": topic, "event": event})
+    except Exception:
+        logger.exception("event for %s lost: neither published nor queued", topic)

@@ -147,6 +147,18 @@ def emitted_metric_constants(module: Path = METRICS_MODULE) -> set[str]:
                     }
         else:
             used |= _calls_out(ast.parse(path.read_text()))
+    # `_X = children(METRIC)` at module level: a function using `_X` emits METRIC.
+    for path, source in forwarder_files.items():
+        for node in ast.parse((source or path).read_text()).body:
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name)
+                and node.value.func.id == "children"
+            ):
+                target = node.targets[0]
+                if isinstance(target, ast.Name) and isinstance(node.value.args[0], ast.Name):
+                    functions[target.id] = {node.value.args[0].id}
     pending = [name for name in functions if name in used]
     while pending:
         for name in functions[pending.pop()] - used:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from app.settings import get_settings
 from services.bounties import delivery
-from services.bounties.notifications import recipients
+from services.notifications.domain import notify_transition
 from services.payments import payments_for
-from services.unit_of_work import Event, unit_of_work
+from services.unit_of_work import unit_of_work
 from workers.registry import JobRun, Registry, ScheduleRun
 
 logger = logging.getLogger(__name__)
@@ -16,20 +15,13 @@ logger = logging.getLogger(__name__)
 jobs = Registry("bounties")
 
 
-class _NoBroker:
-    """Workers hold no broker yet: `bountyUpdated` events of expiries are not delivered live."""
-
-    async def publish(self, topic: str, event: Event) -> None:
-        logger.debug("no broker in workers: %s not published", topic)
-
-
 @jobs.schedule("bounties.expire", "* * * * *")
 async def expire(run: ScheduleRun) -> None:
     """Every minute: OPEN bounties past their deadline become EXPIRED and are refunded."""
     total = 0
     while True:
-        async with unit_of_work(run.session_factory, _NoBroker()) as work:
-            expired = await delivery.expire_due(work, payments=payments_for(get_settings()))
+        async with unit_of_work(run.session_factory, run.broker) as work:
+            expired = await delivery.expire_due(work, payments=payments_for(run.settings))
         total += expired
         if expired < delivery.EXPIRE_BATCH:
             break
@@ -39,14 +31,12 @@ async def expire(run: ScheduleRun) -> None:
 
 @jobs.job("bounties.notify", max_attempts=5)
 async def notify(run: JobRun) -> None:
-    """Who hears of a transition. Delivery (in-app, push, email) belongs to notifications: until
-    that lands this logs the recipients, the one thing it can do without a channel."""
-    async with run.session_factory() as session:
-        people = await recipients(session, run.payload)
-    logger.info(
-        "bounty %s %s -> %s: notify %s",
+    """A transition's notifications for its poster, hunter and applicants (not its actor)."""
+    async with unit_of_work(run.session_factory, run.broker) as work:
+        created = await notify_transition(work, run.payload, f"job:{run.id}")
+    logger.debug(
+        "bounty %s -> %s: %d notification(s)",
         run.payload.get("bountyId"),
-        run.payload.get("previousStatus"),
         run.payload.get("status"),
-        ", ".join(sorted(str(person) for person in people)) or "nobody",
+        created,
     )

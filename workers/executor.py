@@ -20,9 +20,11 @@ from pgqueuer import DatabaseRetryEntrypointExecutor, Job, RetryRequested
 from pgqueuer.core.executors import Entrypoint, EntrypointExecutorParameters
 from pgqueuer.domain.models import Context
 
+from app.broker import Broker
 from app.db.engine import SessionFactory
 from app.monitoring.metrics import JOBS_DURATION, JOBS_FAILED, JOBS_PROCESSED, JOBS_RETRIED
 from app.monitoring.tracing import link_to
+from app.settings import Settings
 from workers.registry import JobRun, JobSpec
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,8 @@ class JobExecutor(DatabaseRetryEntrypointExecutor):
         session_factory: SessionFactory,
         shutdown: Shutdown,
         on_retry: RetryHook,
+        broker: Broker,
+        settings: Settings,
         tracer: Tracer | None = None,
     ) -> None:
         super().__init__(
@@ -75,6 +79,8 @@ class JobExecutor(DatabaseRetryEntrypointExecutor):
         self.session_factory = session_factory
         self.shutdown = shutdown
         self.on_retry = on_retry  # told each retry's delay: the worker wakes the queue then
+        self.broker = broker
+        self.settings = settings
         self.tracer = tracer
 
     async def execute(self, job: Job, context: Context) -> None:
@@ -103,6 +109,8 @@ class JobExecutor(DatabaseRetryEntrypointExecutor):
             attempt=job.attempts + 1,
             payload=orjson.loads(job.payload) if job.payload else {},
             session_factory=self.session_factory,
+            broker=self.broker,
+            settings=self.settings,
         )
         started = time.perf_counter()
         try:

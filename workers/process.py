@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from opentelemetry.trace import Tracer
 from prometheus_client import start_http_server
 
+from app.broker import Broker, create_broker
 from app.db.database import Database, open_database, resolve_database_url
 from app.db.migrate import upgrade_to_head
 from app.monitoring.tracing import Tracing
@@ -37,12 +38,15 @@ async def _serve(settings: Settings, selection: Selection, url: str) -> int:
         if settings.environment is Environment.DEVELOPMENT:
             await upgrade_to_head(database.engine)
         tracing = Tracing(settings) if settings.tracing_enabled else None
+        # The gateway's broker: expiries, payments and notifications reach subscribers live.
+        broker = create_broker(settings)
         async with connection_pool(database.url) as pool:
             worker = Worker(
                 settings,
                 selection,
                 pool=pool,
                 session_factory=database.session_factory,
+                broker=broker,
                 tracer=tracing.tracer if tracing is not None else None,
             )
             loop = asyncio.get_running_loop()
@@ -53,6 +57,7 @@ async def _serve(settings: Settings, selection: Selection, url: str) -> int:
                 # the event loop's own teardown would cancel them (PgQueuer then deletes them).
                 logging.shutdown()
                 os._exit(1)
+        await broker.close()
     if tracing is not None:
         tracing.shutdown()  # flushes spans still batched for the OTLP exporter
     logger.info("worker stopped")
@@ -61,7 +66,7 @@ async def _serve(settings: Settings, selection: Selection, url: str) -> int:
 
 @asynccontextmanager
 async def embedded_worker(
-    settings: Settings, database: Database, tracer: Tracer | None = None
+    settings: Settings, database: Database, broker: Broker, tracer: Tracer | None = None
 ) -> AsyncIterator[Worker | None]:
     """One worker inside the gateway when WORKER_EMBEDDED is on (by default, in development)."""
     if not settings.embedded_worker_enabled:
@@ -74,6 +79,7 @@ async def embedded_worker(
             selection,
             pool=pool,
             session_factory=database.session_factory,
+            broker=broker,
             tracer=tracer,
         )
         task = asyncio.create_task(worker.run())

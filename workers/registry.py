@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from app.broker import Broker, InProcessBroker
 from app.db.engine import SessionFactory
+from app.settings import Settings, get_settings
 
 NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
@@ -33,12 +35,17 @@ class JobRun:
     attempt: int
     payload: dict[str, Any]
     session_factory: SessionFactory
+    # The gateway's broker (Redis with REDIS_URL): events published here reach every socket.
+    broker: Broker = field(default_factory=InProcessBroker)
+    settings: Settings = field(default_factory=get_settings)
 
 
 @dataclass(frozen=True)
 class ScheduleRun:
     name: str
     session_factory: SessionFactory
+    broker: Broker = field(default_factory=InProcessBroker)
+    settings: Settings = field(default_factory=get_settings)
 
 
 JobHandler = Callable[[JobRun], Awaitable[None]]

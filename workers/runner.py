@@ -26,6 +26,7 @@ from pgqueuer import PgQueuer
 from pgqueuer.domain.models import Schedule
 from sqlalchemy import make_url
 
+from app.broker import Broker
 from app.db.engine import SessionFactory
 from app.monitoring.metrics import JOBS_OLDEST_AGE, JOBS_QUEUE_DEPTH
 from app.settings import Settings
@@ -49,9 +50,11 @@ class Worker:
         *,
         pool: asyncpg.Pool,
         session_factory: SessionFactory,
+        broker: Broker,
         tracer: Tracer | None = None,
     ) -> None:
         self.settings = settings
+        self.broker = broker
         self.selection = selection
         self.session_factory = session_factory
         self.id = uuid.uuid4()
@@ -65,6 +68,8 @@ class Worker:
                 session_factory=session_factory,
                 shutdown=self.shutdown,
                 on_retry=self._wake_after,
+                broker=broker,
+                settings=settings,
                 tracer=tracer,
             )
             self.pgq.qm.register_executor(spec.name, executor)
@@ -75,7 +80,9 @@ class Worker:
 
     def _schedule_handler(self, spec: ScheduleSpec) -> Callable[[Schedule], Awaitable[None]]:
         async def run(schedule: Schedule) -> None:
-            await spec.handler(ScheduleRun(spec.name, self.session_factory))
+            await spec.handler(
+                ScheduleRun(spec.name, self.session_factory, self.broker, self.settings)
+            )
 
         return run
 

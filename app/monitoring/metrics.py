@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -257,6 +258,51 @@ for _event in BOUNTY_EVENTS:
 for _event in APPLICATION_EVENTS:
     BOUNTY_APPLICATIONS.labels(_event)
 
+# --- Messaging and realtime delivery ---------------------------------------------------------
+MESSAGES_SENT = Counter(
+    "bountyexpo_messages_sent_total", "Chat messages stored (a retried send counts once)."
+)
+MESSAGES_DELIVERED = Counter(
+    "bountyexpo_messages_delivered_total", "Chat messages delivered to subscribed sockets."
+)
+SUBSCRIPTION_DELIVERIES = Counter(
+    "bountyexpo_subscription_deliveries_total",
+    "Subscription results sent to sockets, by root field.",
+    ["field"],
+)
+PUBLISH_TO_DELIVER = Histogram(
+    "bountyexpo_realtime_publish_to_deliver_seconds",
+    "From an event's publish to the end of its fan-out to one group's sockets.",
+    buckets=FAST_BUCKETS,
+)
+REALTIME_GROUPS = Gauge(
+    "bountyexpo_realtime_groups",
+    "Subscription groups (same document, variables and visibility) of this process.",
+    multiprocess_mode="livesum",
+)
+SOCKETS = Gauge(
+    "bountyexpo_websocket_sockets",
+    "Acknowledged sockets by protocol (graphql-transport-ws, graphql-ws).",
+    ["protocol"],
+    multiprocess_mode="livesum",
+)
+NOTIFICATION_CHANNELS = frozenset({"in_app", "push", "email"})
+NOTIFICATION_OUTCOMES = frozenset(
+    {"stored", "queued", "sent", "failed", "muted", "quiet_hours", "no_device", "no_address"}
+)
+NOTIFICATIONS = Counter(
+    "bountyexpo_notifications_total",
+    "Notifications by channel (in_app, push, email) and outcome (stored, queued, sent, failed, "
+    "muted by preference, held by quiet hours, no device, no address).",
+    ["channel", "outcome"],
+)
+PUSH_RECEIPTS = Counter(
+    "bountyexpo_push_receipts_total",
+    "Expo push receipts by status: ok, or the error (DeviceNotRegistered, ...).",
+    ["status"],
+)
+PUSH_RECEIPT_ERRORS = BoundedLabel(20)
+
 # --- Jobs ---------------------------------------------------------------------------------------
 # Background jobs. `entrypoint` is a registered job name ("<domain>.<verb>"), never job data.
 JOBS_PROCESSED = Counter(
@@ -334,3 +380,26 @@ def record_review() -> None:
 
 def record_sign_up() -> None:
     SIGN_UPS.inc()
+
+
+def record_notification(channel: str, outcome: str, count: int = 1) -> None:
+    if channel not in NOTIFICATION_CHANNELS or outcome not in NOTIFICATION_OUTCOMES:
+        raise ValueError(f"unknown notification channel or outcome: {channel!r}, {outcome!r}")
+    if count:
+        NOTIFICATIONS.labels(channel, outcome).inc(count)
+
+
+def record_push_receipt(status: str) -> None:
+    PUSH_RECEIPTS.labels(PUSH_RECEIPT_ERRORS(status)).inc()
+
+
+_DELIVERIES = children(SUBSCRIPTION_DELIVERIES)
+
+
+def record_deliveries(field: str, count: int, published_at: object) -> None:
+    """One group's fan-out of one event: `count` sockets, published at `published_at` (epoch)."""
+    _DELIVERIES(field).inc(count)
+    if field == "messageAdded":
+        MESSAGES_DELIVERED.inc(count)
+    if isinstance(published_at, int | float):
+        PUBLISH_TO_DELIVER.observe(max(0.0, time.time() - published_at))

@@ -7,7 +7,7 @@ import redis.asyncio as redis
 from app.db.engine import SessionFactory
 from app.settings import Settings
 from services.identity import Identity
-from services.mail import LogMailSender
+from services.mail import mail_sender
 from services.media import LocalMediaStorage
 from services.revocation import PostgresDenylist, RedisDenylist, RedisWithPostgresDenylist
 from services.throttle import InProcessThrottle, RedisThrottle
@@ -18,7 +18,7 @@ def build_identity(
 ) -> Identity:
     """`redis_client` is the process's one Redis client (the broker's): one pool, observed by
     monitoring, closed by its owner."""
-    mail = LogMailSender(sender=settings.mail_from, show_body=not settings.is_production)
+    mail = mail_sender(settings)
     media = LocalMediaStorage(settings.media_dir)
     if redis_client is None:
         return Identity(

@@ -14,12 +14,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.models import Application, ApplicationStatus, BountyStatus
+from app.db.models import Application, ApplicationStatus, BountyStatus, NotificationType
 from services import business_events, idempotency
 from services.bounties import lifecycle
 from services.bounties.access import require_active, require_poster
 from services.bounties.errors import AlreadyApplied, InvalidTransition, OwnBounty, with_article
 from services.errors import InvalidInput, NotAllowed, NotFound
+from services.notifications.later import notify_later
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
@@ -90,6 +91,9 @@ async def _apply(
     if application_id is None:
         raise AlreadyApplied("you already applied to this bounty", field="input.bountyId")
     _changed(work, state.id, "submitted")
+    await notify_later(
+        work, [state.poster_id], NotificationType.APPLICATION_RECEIVED, bounty_id=state.id
+    )
     return application_id
 
 
@@ -161,6 +165,10 @@ async def reject(work: UnitOfWork, viewer: Viewer, *, application_id: uuid.UUID)
         )
     await _set_status(work.session, application_id, A.PENDING, A.REJECTED)
     _changed(work, bounty_id, "rejected")
+    hunter_id = (await _application(work.session, application_id))[1]
+    await notify_later(
+        work, [hunter_id], NotificationType.APPLICATION_REJECTED, bounty_id=bounty_id
+    )
     return application_id
 
 

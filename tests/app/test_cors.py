@@ -59,5 +59,6 @@ def test_only_development_has_default_origins() -> None:
         stripe_secret_key="sk_test_x",
         stripe_webhook_secret="whsec_x",
         database_url="postgresql://db/x",
+        smtp_host="smtp.example.test",
     )
     assert production.allowed_origins == ()

@@ -42,6 +42,7 @@ async def test_production_never_embeds_by_default() -> None:
         jwt_secret="s" * 40,
         stripe_secret_key="sk_live_x",
         stripe_webhook_secret="whsec_x",
+        smtp_host="smtp.example.test",
         database_url="postgresql://db/bountyexpo",
     )
     assert settings.embedded_worker_enabled is False
@@ -93,10 +94,14 @@ async def test_the_embedded_worker_runs_jobs_schedules_and_reports_in_the_gatewa
         )
 
         async def all_registered() -> bool:
-            return len(await schedules(session_factory)) == 2
+            return len(await schedules(session_factory)) == 3
 
         await until(all_registered)
-        assert sorted(await schedules(session_factory)) == ["bounties.expire", "system.heartbeat"]
+        assert sorted(await schedules(session_factory)) == [
+            "bounties.expire",
+            "notifications.receipts",
+            "system.heartbeat",
+        ]
 
     assert await worker_heartbeats(session_factory) == []  # a clean stop removes its row
 

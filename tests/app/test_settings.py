@@ -51,8 +51,35 @@ def test_production_refuses_default_and_missing_secrets_naming_each() -> None:
         settings(environment="production")
     message = str(raised.value)
     assert "refusing to start in production" in message
-    for variable in ("JWT_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "DATABASE_URL"):
+    for variable in (
+        "JWT_SECRET",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "DATABASE_URL",
+        "SMTP_HOST",
+    ):
         assert variable in message
+
+
+def test_production_refuses_log_only_mail_and_push_unless_allowed() -> None:
+    secrets = {
+        "environment": "production",
+        "jwt_secret": STRONG,
+        "stripe_secret_key": "sk_live_x",
+        "stripe_webhook_secret": "whsec_x",
+        "database_url": "postgresql://db/bountyexpo",
+    }
+    with pytest.raises(ValidationError, match="ALLOW_LOG_ONLY_MAIL") as raised:
+        settings(**secrets, push_backend="log")
+    assert "ALLOW_LOG_ONLY_PUSH" in str(raised.value)
+    allowed = settings(
+        **secrets, push_backend="log", allow_log_only_mail=True, allow_log_only_push=True
+    )
+    assert (allowed.mail_is_log_only, allowed.push_is_log_only) == (True, True)
+    real = settings(**secrets, smtp_host="smtp.example.test")
+    assert (real.mail_is_log_only, real.push_is_log_only) == (False, False)
+    development = settings()
+    assert (development.mail_is_log_only, development.push_is_log_only) == (True, True)
 
 
 def test_production_refuses_a_short_jwt_secret() -> None:
@@ -62,6 +89,7 @@ def test_production_refuses_a_short_jwt_secret() -> None:
             jwt_secret="short",
             stripe_secret_key="sk_live_x",
             stripe_webhook_secret="whsec_x",
+            smtp_host="smtp.example.test",
             database_url="postgresql://db/bountyexpo",
         )
 
@@ -72,6 +100,7 @@ def test_production_with_every_secret_set_starts_without_graphiql_or_introspecti
         jwt_secret=STRONG,
         stripe_secret_key="sk_live_x",
         stripe_webhook_secret="whsec_x",
+        smtp_host="smtp.example.test",
         database_url="postgresql://db/bountyexpo",
     )
     assert current.is_production

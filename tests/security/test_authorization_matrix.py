@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
+from strawberry import relay
 
 from app.db.engine import SessionFactory
 from app.db.models import Role, User
@@ -293,6 +294,8 @@ ADMINS_ONLY = {
     "anonymous": "UNAUTHENTICATED",
 }
 RESULT = "{ __typename ... on UserError { code } }"
+NO_SUCH_NOTIFICATION = relay.to_base64("Notification", "00000000-0000-0000-0000-000000000001")
+PUSH_TOKEN = {"token": "ExpoPushToken[matrix-token-000]", "platform": "IOS", "deviceId": "@new"}
 SELF_SERVICE: dict[str, Case] = {
     "serverInfo": Case("{ serverInfo { environment } }", {}, EVERYONE),
     "viewer": Case("{ viewer { id } }", {}, EVERYONE),
@@ -335,6 +338,37 @@ SELF_SERVICE: dict[str, Case] = {
         f'mutation {{ requeueJob(input: {{id: "987654321"}}) {RESULT} }}',
         {},
         {**ADMINS_ONLY, "admin": "NOT_FOUND"},
+    ),
+    # Messaging and notifications: everyone signed in has their own; nobody sees another's.
+    "conversations": Case("{ conversations { edges { node { id } } } }", {}, SIGNED_IN),
+    "unreadCounts": Case("{ unreadCounts { messages notifications } }", {}, SIGNED_IN),
+    "notifications": Case("{ notifications { edges { node { id } } } }", {}, SIGNED_IN),
+    "unreadNotificationCount": Case("{ unreadNotificationCount }", {}, SIGNED_IN),
+    "notificationPreferences": Case("{ notificationPreferences { timeZone } }", {}, SIGNED_IN),
+    "markAllNotificationsRead": Case(
+        "mutation { markAllNotificationsRead { __typename count } }", {}, SIGNED_IN
+    ),
+    "updateNotificationPreferences": Case(
+        "mutation ($input: UpdateNotificationPreferencesInput!) "
+        f"{{ updateNotificationPreferences(input: $input) {RESULT} }}",
+        {"input": {"timeZone": "Europe/Paris"}},
+        SIGNED_IN,
+    ),
+    "registerPushToken": Case(
+        "mutation ($input: RegisterPushTokenInput!) "
+        f"{{ registerPushToken(input: $input) {RESULT} }}",
+        {"input": PUSH_TOKEN},
+        SIGNED_IN,
+    ),
+    "unregisterPushToken": Case(
+        f'mutation {{ unregisterPushToken(deviceId: "no-such-device") {RESULT} }}',
+        {},
+        {**dict.fromkeys(ACTORS, "NOT_FOUND"), "anonymous": "UNAUTHENTICATED"},
+    ),
+    "markNotificationRead": Case(
+        f"mutation ($id: ID!) {{ markNotificationRead(id: $id) {RESULT} }}",
+        {"id": NO_SUCH_NOTIFICATION},
+        {**dict.fromkeys(ACTORS, "NOT_FOUND"), "anonymous": "UNAUTHENTICATED"},
     ),
 }
 OWN_EMAILS = {"A": "a@example.test", "B": "b@example.test", "anonymous": "nobody@example.test"}
@@ -396,6 +430,16 @@ async def test_self_service_root_fields_by_actor(
         assert result == {"totalCount": 0}
     elif field == "bountyCategories":
         assert len(result) > 0
+    elif field in ("conversations", "notifications"):
+        assert result == {"edges": []}
+    elif field == "unreadCounts":
+        assert result == {"messages": 0, "notifications": 0}
+    elif field == "unreadNotificationCount":
+        assert result == 0
+    elif field == "notificationPreferences":
+        assert result == {"timeZone": "UTC"}
+    elif field == "markAllNotificationsRead":
+        assert result == {"__typename": "MarkAllNotificationsReadSuccess", "count": 0}
     elif expected == OK:
         assert result["__typename"].endswith("Success"), result
     else:
@@ -425,6 +469,18 @@ COVERED_ELSEWHERE = {
     "addBountyImage": "test_images_are_checked_bounded_and_poster_only",
     "removeBountyImage": "test_only_the_poster_removes_an_image",
     "reviewUser": "test_bounty_lifecycle.py (reviews: once per side, strangers NOT_ALLOWED)",
+    # A conversation's fields, for participants, strangers and anonymous callers.
+    **dict.fromkeys(
+        (
+            "messages",
+            "startConversation",
+            "sendMessage",
+            "markConversationRead",
+            "setTyping",
+            "leaveConversation",
+        ),
+        "test_messaging.py::test_strangers_and_anonymous_callers_see_and_change_nothing",
+    ),
 }
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+import asyncio
 
+import orjson
+import pytest
+from sqlalchemy import func, select, text
+
+from app.broker import InProcessBroker
 from app.db.engine import SessionFactory
 from app.db.models import User
 from services.unit_of_work import Event, unit_of_work
+from workers import realtime as realtime_jobs
+from workers.registry import JobRun
 
 pytestmark = pytest.mark.asyncio
 
@@ -65,3 +71,31 @@ async def test_failed_publish_does_not_undo_a_commit(session_factory: SessionFac
         work.session.add(new_user("committed@example.test"))
         work.publish("users", {"event": "created"})
     assert await count_users(session_factory) == 1
+
+
+async def test_a_failed_publish_is_queued_and_a_worker_publishes_it(
+    session_factory: SessionFactory,
+) -> None:
+    async with unit_of_work(session_factory, FailingPublisher()) as work:
+        work.session.add(new_user("queued@example.test"))
+        work.publish("bounty:42", {"status": "OPEN"})
+    async with session_factory() as session:
+        rows = (await session.execute(text("SELECT id, entrypoint, payload FROM pgqueuer"))).all()
+    [(job_id, entrypoint, payload)] = rows
+    assert entrypoint == "realtime.publish"
+    assert orjson.loads(payload) == {"topic": "bounty:42", "event": {"status": "OPEN"}}
+    broker = InProcessBroker()
+    async with broker.subscribe("bounty:42") as events:
+        run = JobRun(
+            id=job_id,
+            entrypoint=entrypoint,
+            attempt=1,
+            payload=orjson.loads(payload),
+            session_factory=session_factory,
+            broker=broker,
+        )
+        await realtime_jobs.publish(run)
+        event = await asyncio.wait_for(anext(events), 5)
+    assert {key: value for key, value in event.items() if key != "publishedAt"} == {
+        "status": "OPEN"
+    }

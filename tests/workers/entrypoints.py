@@ -64,3 +64,12 @@ async def hang_once(run: JobRun) -> None:
     if first_time(run.payload["marker"]):
         await asyncio.sleep(600)
     record(run, "done")
+
+
+@jobs.job("testing.expire", max_attempts=1)
+async def expire(run: JobRun) -> None:
+    """The `bounties.expire` schedule, run now (its cron waits for the next minute)."""
+    from workers.bounties import expire as expire_due
+    from workers.registry import ScheduleRun
+
+    await expire_due(ScheduleRun("bounties.expire", run.session_factory, run.broker, run.settings))

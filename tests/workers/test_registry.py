@@ -43,9 +43,26 @@ def test_queues_select_domains_and_unknown_queues_are_refused() -> None:
 def test_production_workers_serve_only_production_modules() -> None:
     selection = load_selection()
 
-    assert DOMAIN_MODULES == ("workers.system", "workers.bounties")
-    assert list(selection.jobs) == ["system.noop", "bounties.notify"]
-    assert list(selection.schedules) == ["system.heartbeat", "bounties.expire"]
+    assert DOMAIN_MODULES == (
+        "workers.system",
+        "workers.bounties",
+        "workers.realtime",
+        "workers.notifications",
+    )
+    assert list(selection.jobs) == [
+        "system.noop",
+        "bounties.notify",
+        "realtime.publish",
+        "notifications.create",
+        "notifications.message",
+        "notifications.push",
+        "notifications.email",
+    ]
+    assert list(selection.schedules) == [
+        "system.heartbeat",
+        "bounties.expire",
+        "notifications.receipts",
+    ]
     assert "testing.record" in load_selection(extra_modules=["tests.workers.entrypoints"]).jobs
 
 

@@ -14,6 +14,23 @@ from app.db.models.bounties import (
 )
 from app.db.models.identity import AuditEvent, PasswordResetToken, RefreshToken, RevokedToken
 from app.db.models.jobs import QUEUE_TABLES, WorkerHeartbeat
+from app.db.models.messaging import (
+    Conversation,
+    ConversationKind,
+    ConversationParticipant,
+    Message,
+)
+from app.db.models.notifications import (
+    Channel,
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+    NotificationType,
+    Platform,
+    PushDelivery,
+    PushStatus,
+    PushToken,
+)
 from app.db.models.operations import PersistedOperation
 from app.db.models.payments import IdempotencyKey, PaymentCall
 from app.db.models.users import Role, User, UserStatus
@@ -28,10 +45,23 @@ __all__ = [
     "BountyHistory",
     "BountyImage",
     "BountyStatus",
+    "Channel",
+    "Conversation",
+    "ConversationKind",
+    "ConversationParticipant",
     "IdempotencyKey",
+    "Message",
+    "Notification",
+    "NotificationPreference",
+    "NotificationSettings",
+    "NotificationType",
     "PasswordResetToken",
     "PaymentCall",
     "PersistedOperation",
+    "Platform",
+    "PushDelivery",
+    "PushStatus",
+    "PushToken",
     "RefreshToken",
     "Review",
     "RevokedToken",
