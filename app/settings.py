@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     max_document_chars: int = Field(default=15_000, ge=1)
     max_root_fields: int = Field(default=20, ge=1)
     max_query_cost: int = Field(default=5_000, ge=1)
+    # Operations that select only __schema/__type/__typename (GraphiQL, codegen, rover) are
+    # measured against these instead, while introspection is on: the standard introspection
+    # query is 15 levels deep and costs about 67,000 (app/security/introspection.py).
+    introspection_max_depth: int = Field(default=20, ge=1)
+    introspection_max_tokens: int = Field(default=2_000, ge=1)
+    introspection_max_cost: int = Field(default=100_000, ge=1)
     operation_timeout_seconds: float = Field(default=10.0, gt=0)
     batching: bool = False
     batch_max_operations: int = Field(default=10, ge=1, le=100)
