@@ -116,7 +116,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     endpoint = GraphQLEndpoint(runtime)
     routes = [
-        Route("/graphql", endpoint, methods=["GET", "POST"]),
+        # Every method reaches the view, so a wrong one gets a GraphQL-shaped 405.
+        Route("/graphql", endpoint),
         WebSocketRoute("/graphql", endpoint),
         *health_routes(settings, engine),
         *media_routes(lambda: runtime.view.identity.media if runtime.view else None),

@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     apq_ttl_seconds: int = Field(default=86_400, ge=60)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Variables per operation and their encoded size (app/request_bodies.py): beyond them a
+    # request is refused with 400 (a WebSocket operation closes with 4400) before anything runs.
+    max_variables: int = Field(default=100, ge=0)
+    max_variables_bytes: int = Field(default=256 * 1024, ge=1024)
     # Client addresses or CIDR blocks of reverse proxies whose X-Forwarded-For is believed.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     # Strict-Transport-Security max-age, sent on requests that came over TLS; 0 turns it off.

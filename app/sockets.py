@@ -18,9 +18,14 @@ from typing import TYPE_CHECKING, Any
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 
+from app.request_bodies import message_problem
 from app.security.auth import authenticate
 from app.security.jwt import InvalidToken
 from schema.context import Context
@@ -66,6 +71,14 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     keeper: asyncio.Task[None] | None = None
 
+    async def handle_message(self, message: Message) -> None:
+        # A malformed message closes with 4400 (the protocol's "invalid message"), not 1011.
+        problem = message_problem(message, _gateway(self.view).variable_limits)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        await super().handle_message(message)
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
         if self.connection_acknowledged and self.keeper is None:
@@ -88,6 +101,18 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     """The legacy graphql-ws protocol: its keep-alive loop also re-checks the token."""
+
+    async def handle_message(self, message: OperationMessage) -> None:
+        # The legacy protocol has no close code for it: answer `error` and ignore the message.
+        problem = message_problem(message, _gateway(self.view).variable_limits)
+        if problem is not None:
+            identifier = message.get("id") if isinstance(message, dict) else None
+            error: dict[str, object] = {"type": "error", "payload": {"message": problem}}
+            if isinstance(identifier, str):
+                error["id"] = identifier
+            await self.websocket.send_json(error)
+            return
+        await super().handle_message(message)
 
     async def handle_keep_alive(self) -> None:
         await keep_socket(

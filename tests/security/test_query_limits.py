@@ -174,7 +174,17 @@ async def test_batching_is_off_by_default_and_capped_when_on(database_url: str) 
         response = await client.post("/graphql", json=ten)
         assert response.json() == [{"data": {"serverInfo": {"environment": "TEST"}}}] * 10
         eleven = await client.post("/graphql", json=[*ten, ten[0]])
-        assert (eleven.status_code, eleven.text) == (400, "Too many operations")
+        assert (eleven.status_code, eleven.json()) == (
+            400,
+            {
+                "errors": [
+                    {
+                        "message": "Too many operations: at most 10",
+                        "extensions": {"code": "BAD_REQUEST"},
+                    }
+                ]
+            },
+        )
 
 
 async def test_slow_operations_time_out(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
