@@ -31,6 +31,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from app import http_protocol, request_bodies
 from app.broker import Broker
 from app.db.engine import SessionFactory
+from app.graphiql import graphiql_response
 from app.graphql_errors import ErrorFormatter
 from app.middleware import request_id_of
 from app.monitoring.extensions import MonitoringExtension, instrument_resolvers, record_errors
@@ -228,6 +229,9 @@ class GatewayView(GraphQL[Context, None]):
             ) from error
         acknowledge_without_payload: UnsetType = UNSET
         return acknowledge_without_payload
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_response()  # our own page: pinned assets from this origin (app/graphiql.py)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET carrying only a persisted-query hash is an operation, not a browser visit.
