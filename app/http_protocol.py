@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -68,6 +69,7 @@ _REQUEST_ERROR = "graphql_request_error"
 Run = Callable[[Request], Awaitable[Response]]
 
 
+@functools.lru_cache(maxsize=256)  # clients send a handful of distinct Accept headers
 def negotiate(accept: str | None) -> str | None:
     """The response media type for an Accept header; None when it accepts neither of ours.
 
