@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
@@ -124,7 +125,10 @@ async def browser_page(allowed_origin: str) -> AsyncIterator[Page]:
     executable = chromium_path()
     if executable is None:
         raise RuntimeError("chromium is not installed")
-    with tempfile.TemporaryDirectory(prefix="bountyexpo-chromium-") as profile:
+    # Chromium's helpers may still write to the profile for a moment after it exits.
+    with tempfile.TemporaryDirectory(
+        prefix="bountyexpo-chromium-", ignore_cleanup_errors=True
+    ) as profile:
         process = await asyncio.create_subprocess_exec(
             executable,
             *FLAGS,
@@ -132,6 +136,7 @@ async def browser_page(allowed_origin: str) -> AsyncIterator[Page]:
             "about:blank",
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: ended whole, helpers included
         )
         try:
             endpoint = await _devtools_endpoint(Path(profile), process)
@@ -153,12 +158,21 @@ async def browser_page(allowed_origin: str) -> AsyncIterator[Page]:
                 finally:
                     page.reader.cancel()
         finally:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+            await _end(process)
+
+
+async def _end(process: asyncio.subprocess.Process) -> None:
+    """Stop the browser and every helper it started (the group we gave it)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), 10)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # helpers that outlived the browser
 
 
 async def _devtools_endpoint(profile: Path, process: asyncio.subprocess.Process) -> str:
