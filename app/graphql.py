@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import strawberry
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import AsyncHTTPRequestAdapter
 from graphql import GraphQLError
 from opentelemetry.trace import Tracer
 from starlette.datastructures import UploadFile
@@ -21,15 +21,17 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.config import BatchingConfig, StrawberryConfig
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import SubscriptionExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from app import http_protocol, request_bodies
 from app.broker import Broker
 from app.db.engine import SessionFactory
+from app.graphiql import graphiql_response
 from app.graphql_errors import ErrorFormatter
 from app.middleware import request_id_of
 from app.monitoring.extensions import MonitoringExtension, instrument_resolvers, record_errors
@@ -38,7 +40,6 @@ from app.monitoring.tracing import Tracing
 from app.monitoring.websockets import observe_websocket
 from app.realtime.runtime import build_realtime
 from app.security.auth import authenticate, bearer_token, token_from_connection_params
-from app.security.csrf import CSRF_MESSAGE, is_csrf_risk
 from app.security.guard import OperationGuard, build_security
 from app.security.jwt import InvalidToken
 from app.security.limits import QueryLimits, within_timeout
@@ -183,6 +184,8 @@ class GatewayView(GraphQL[Context, None]):
         self.broker = broker
         self.identity = identity
         self.security = build_security(settings, session_factory, identity)
+        self.request_parser = http_protocol.RequestParser(settings)
+        self.variable_limits = request_bodies.VariableLimits.from_settings(settings)
         batches = loader_batches(session_factory)
         if tracer is not None or settings.metrics_enabled:
             batches = observe_batches(batches, tracer, metrics_enabled=settings.metrics_enabled)
@@ -191,7 +194,9 @@ class GatewayView(GraphQL[Context, None]):
         self.realtime = build_realtime(self, presence)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and self.settings.metrics_enabled:
+        if scope["type"] == "http":  # media types, status codes, refusals: app/http_protocol.py
+            await http_protocol.serve(self.run, scope, receive, send)
+        elif self.settings.metrics_enabled:
             await observe_websocket(super().__call__, scope, receive, send)
         else:
             await super().__call__(scope, receive, send)
@@ -230,6 +235,9 @@ class GatewayView(GraphQL[Context, None]):
         acknowledge_without_payload: UnsetType = UNSET
         return acknowledge_without_payload
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_response()  # our own page: pinned assets from this origin (app/graphiql.py)
+
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET carrying only a persisted-query hash is an operation, not a browser visit.
         persisted_get = "extensions" in request.query_params
@@ -238,10 +246,17 @@ class GatewayView(GraphQL[Context, None]):
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        # Apollo's CSRF rule (app/security/csrf.py), for GET and POST alike; before parsing.
-        if is_csrf_risk(request.method, request.content_type, request.headers):
-            raise HTTPException(400, CSRF_MESSAGE)
-        return await super().parse_http_body(request)
+        # CSRF first, then strict decoding and shape checks (app/http_protocol.py).
+        return await self.request_parser.parse(request, self.parse_multipart)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Multipart fields and WebSocket messages: strict JSON, bounded depth.
+        return request_bodies.decode_json(data)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        return http_protocol.response_body(request, result)
 
     async def execute_single(
         self,
@@ -280,11 +295,14 @@ class GatewayView(GraphQL[Context, None]):
             error = GraphQLError(context.credentials_error, extensions={"code": UNAUTHENTICATED})
             return ExecutionResult(data=None, errors=[error])
         try:
-            return await super().execute_operation(
+            result = await super().execute_operation(
                 request, request_adapter, request_data, context, root_value, sub_response
             )
         finally:
             await _close_uploads(request_data)
+        if not isinstance(request_data, list):
+            http_protocol.note_result(request, result)
+        return result
 
     def encode_json(self, data: object) -> str:
         # Text, not bytes: WebSocket messages must be text frames for graphql-ws clients.

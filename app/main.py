@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from app.broker import create_broker
 from app.db.database import open_database
 from app.db.migrate import upgrade_to_head
+from app.graphiql import graphiql_routes
 from app.graphql import GatewayView, build_schema
 from app.media import media_routes
 from app.middleware import RequestIdMiddleware
@@ -110,12 +111,14 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
 
     endpoint = GraphQLEndpoint(runtime)
     routes = [
-        Route("/graphql", endpoint, methods=["GET", "POST"]),
+        # Every method reaches the view, so a wrong one gets a GraphQL-shaped 405.
+        Route("/graphql", endpoint),
         WebSocketRoute("/graphql", endpoint),
         *health_routes(settings, engine),
         *media_routes(lambda: runtime.view.identity.media if runtime.view else None),
         detailed_health_route(monitoring),
         *monitoring_routes(monitoring),
+        *(graphiql_routes() if settings.graphiql_enabled else ()),
     ]
     # Outermost: its span is current for everything below, and its timing covers the whole body.
     observability = Middleware(

@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     max_document_chars: int = Field(default=15_000, ge=1)
     max_root_fields: int = Field(default=20, ge=1)
     max_query_cost: int = Field(default=5_000, ge=1)
+    # Operations that select only __schema/__type/__typename (GraphiQL, codegen, rover) are
+    # measured against these instead, while introspection is on: the standard introspection
+    # query is 15 levels deep and costs about 67,000 (app/security/introspection.py).
+    introspection_max_depth: int = Field(default=20, ge=1)
+    introspection_max_tokens: int = Field(default=2_000, ge=1)
+    introspection_max_cost: int = Field(default=100_000, ge=1)
     operation_timeout_seconds: float = Field(default=10.0, gt=0)
     batching: bool = False
     batch_max_operations: int = Field(default=10, ge=1, le=100)
@@ -141,6 +147,10 @@ class Settings(BaseSettings):
     apq_ttl_seconds: int = Field(default=86_400, ge=60)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Variables per operation and their encoded size (app/request_bodies.py): beyond them a
+    # request is refused with 400 (a WebSocket operation closes with 4400) before anything runs.
+    max_variables: int = Field(default=100, ge=0)
+    max_variables_bytes: int = Field(default=256 * 1024, ge=1024)
     # Client addresses or CIDR blocks of reverse proxies whose X-Forwarded-For is believed.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
     # Strict-Transport-Security max-age, sent on requests that came over TLS; 0 turns it off.

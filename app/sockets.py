@@ -31,6 +31,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 from app.realtime.connection import Connection, SocketView
 from app.realtime.frames import LEGACY_WS, TRANSPORT_WS
 from app.realtime.live import ADOPTION
+from app.request_bodies import message_problem
 from schema.context import Context
 
 CREDENTIALS_ENDED = 4403
@@ -43,6 +44,14 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connection = Connection(_gateway(self.view), self.websocket, TRANSPORT_WS)
+
+    async def handle_message(self, message: Message) -> None:
+        # A malformed message closes with 4400 (the protocol's "invalid message"), not 1011.
+        problem = message_problem(message, _gateway(self.view).variable_limits)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if self.connection_timed_out:
@@ -143,6 +152,18 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             return
         await self.send_message({"type": "connection_ack"})
         self.connection_acknowledged = True
+
+    async def handle_message(self, message: OperationMessage) -> None:
+        # The legacy protocol has no close code for it: answer `error` and ignore the message.
+        problem = message_problem(message, _gateway(self.view).variable_limits)
+        if problem is not None:
+            identifier = message.get("id") if isinstance(message, dict) else None
+            error: dict[str, object] = {"type": "error", "payload": {"message": problem}}
+            if isinstance(identifier, str):
+                error["id"] = identifier
+            await self.websocket.send_json(error)
+            return
+        await super().handle_message(message)
 
     async def handle_keep_alive(self) -> None:
         return None  # the supervisor sends `ka` on every legacy socket

@@ -19,6 +19,7 @@ from app.realtime.hub import Adoption, Hub
 from app.realtime.outbox import Outbox
 from app.realtime.runtime import Realtime
 from app.realtime.supervisor import CREDENTIALS_ENDED, TOO_MANY_SOCKETS, OpenSocket, Supervisor
+from app.request_bodies import VariableLimits
 from app.security.jwt import InvalidToken, decode_access_token
 from app.settings import Settings
 
@@ -30,6 +31,7 @@ class SocketView(Protocol):
 
     settings: Settings
     realtime: Realtime
+    variable_limits: VariableLimits
 
     async def on_ws_connect(self, context: Any) -> Any: ...
 

@@ -45,7 +45,7 @@ def operation_cost(
     operation_name: str | None,
     variables: dict[str, Any] | None,
 ) -> int:
-    operation = _operation(document, operation_name)
+    operation = find_operation(document, operation_name)
     if operation is None:
         return 0
     root = {
@@ -58,7 +58,8 @@ def operation_cost(
     return _Costing(schema, document, variables or {}).selections(operation.selection_set, root)
 
 
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+def find_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    """The operation a request runs: the one named, or the only one."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if name is None:
         return operations[0] if len(operations) == 1 else None

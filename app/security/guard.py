@@ -19,7 +19,7 @@ from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
 from app.db.engine import SessionFactory
-from app.security.cost import operation_cost
+from app.security.cost import find_operation, operation_cost
 from app.security.limits import (
     QUERY_TOO_COMPLEX,
     QueryLimits,
@@ -63,6 +63,7 @@ class OperationGuard(SchemaExtension):
         self.limits = limits
         self.rule = rule
         self.cost: int | None = None
+        self.max_cost = limits.cost
 
     @classmethod
     def factory(cls, limits: QueryLimits) -> Any:
@@ -75,7 +76,7 @@ class OperationGuard(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
-        context.parse_options["max_tokens"] = self.limits.tokens
+        context.parse_options["max_tokens"] = self.limits.parse_tokens(context.query)
         context.validation_rules = (*context.validation_rules, self.rule)
         yield
 
@@ -118,23 +119,29 @@ class OperationGuard(SchemaExtension):
         document = context.graphql_document
         if document is None:
             return
+        operation = find_operation(document, context.operation_name)
+        limits = self.limits
+        if operation is not None:
+            limits = limits.for_operation(document, operation)
+        self.max_cost = limits.cost
         self.cost = operation_cost(
             context.schema._schema, document, context.operation_name, context.variables
         )
-        if self.cost > self.limits.cost:
+        if self.cost > limits.cost:
             raise limit_error(
-                f"The operation costs {self.cost}; at most {self.limits.cost} is allowed.",
+                f"The operation costs {self.cost}; at most {limits.cost} is allowed.",
                 QUERY_TOO_COMPLEX,
                 cost=self.cost,
-                maximumCost=self.limits.cost,
+                maximumCost=limits.cost,
             )
-        await _limit_user(context.context, self.cost)
+        # Introspection is answered from memory: one unit, not one per 100 of its large cost.
+        await _limit_user(context.context, self.cost if limits is self.limits else 0)
 
     def get_results(self) -> dict[str, Any]:
         requested = (self.execution_context.operation_extensions or {}).get("cost")
         if not requested or self.cost is None:
             return {}
-        return {"cost": {"requestedQueryCost": self.cost, "maximumQueryCost": self.limits.cost}}
+        return {"cost": {"requestedQueryCost": self.cost, "maximumQueryCost": self.max_cost}}
 
 
 def _security(context: Any) -> Security | None:

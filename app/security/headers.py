@@ -10,15 +10,6 @@ from app.settings import Settings
 
 # API responses are data, never a page: nothing may load, frame or run.
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# GraphiQL (development) is a page whose scripts and styles come from unpkg (its CSS may pull
-# Google fonts), inline bootstrapping included, and which talks back to this origin over HTTP
-# and WebSocket.
-GRAPHIQL_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://unpkg.com; "
-    "style-src 'self' 'unsafe-inline' https://unpkg.com https://fonts.googleapis.com; "
-    "img-src 'self' data: https://unpkg.com; font-src 'self' data: https://fonts.gstatic.com; "
-    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
 WEBSOCKET_MESSAGE_TOO_BIG = 1009
 
 
@@ -37,8 +28,8 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                html = headers.get("content-type", "").startswith("text/html")
-                headers.setdefault("Content-Security-Policy", GRAPHIQL_CSP if html else API_CSP)
+                # GraphiQL's page sets its own policy (app/graphiql.py); all else is data.
+                headers.setdefault("Content-Security-Policy", API_CSP)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("X-Frame-Options", "DENY")
                 headers.setdefault("Referrer-Policy", "no-referrer")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql import (
@@ -28,6 +28,12 @@ from graphql import (
 )
 from strawberry.types import ExecutionResult
 
+from app.security.introspection import (
+    IntrospectionLimits,
+    count_tokens,
+    mentions_introspection,
+    selects_only_introspection,
+)
 from app.settings import Settings
 
 QUERY_TOO_LARGE = "QUERY_TOO_LARGE"
@@ -49,9 +55,16 @@ class QueryLimits:
     tokens: int
     document_chars: int
     cost: int
+    # Set while introspection is on: introspection-only operations are measured against these.
+    introspection: IntrospectionLimits | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QueryLimits:
+        introspection = IntrospectionLimits(
+            depth=max(settings.introspection_max_depth, settings.max_query_depth),
+            tokens=max(settings.introspection_max_tokens, settings.max_tokens),
+            cost=max(settings.introspection_max_cost, settings.max_query_cost),
+        )
         return cls(
             depth=settings.max_query_depth,
             aliases=settings.max_aliases,
@@ -60,7 +73,31 @@ class QueryLimits:
             tokens=settings.max_tokens,
             document_chars=settings.max_document_chars,
             cost=settings.max_query_cost,
+            introspection=introspection if settings.introspection_enabled else None,
         )
+
+    def for_operation(
+        self, document: DocumentNode, operation: OperationDefinitionNode
+    ) -> QueryLimits:
+        """The limits `operation` is measured against: the introspection ones when it selects
+        only introspection fields and introspection is on, else these."""
+        if self.introspection is None or not selects_only_introspection(document, operation):
+            return self
+        generous = self.introspection
+        return replace(
+            self,
+            depth=generous.depth,
+            tokens=generous.tokens,
+            cost=generous.cost,
+            introspection=None,
+        )
+
+    def parse_tokens(self, query: str | None) -> int:
+        """The parser's token limit: documents naming `__schema`/`__type` may be introspection
+        only, so they parse under the larger limit and DocumentLimits holds the rest to this one."""
+        if self.introspection is not None and mentions_introspection(query):
+            return max(self.tokens, self.introspection.tokens)
+        return self.tokens
 
 
 def limit_error(message: str, code: str, **extensions: Any) -> GraphQLError:
@@ -148,12 +185,30 @@ def document_limits_rule(limits: QueryLimits) -> type[ValidationRule]:
                 )
                 return
             measure = _Measure(document)
+            introspection_only = True
             for operation in context.document.definitions:
                 if isinstance(operation, OperationDefinitionNode):
+                    applied = limits.for_operation(document, operation)
+                    introspection_only = introspection_only and applied is not limits
                     shape = measure.selections(operation.selection_set)
                     shape.directives += len(operation.directives or ())
-                    for error in _violations(shape, limits):
+                    for error in _violations(shape, applied):
                         context.report_error(error)
+            # Parsed under the larger limit for introspection; any other operation gets the
+            # ordinary one (counted only for documents naming `__schema` or `__type`).
+            body = document.loc.source.body if document.loc else ""
+            if (
+                not introspection_only
+                and limits.parse_tokens(body) > limits.tokens
+                and count_tokens(body) > limits.tokens
+            ):
+                context.report_error(
+                    limit_error(
+                        f"Syntax Error: Document contains more than {limits.tokens} tokens. "
+                        "Parsing aborted.",
+                        TOO_MANY_TOKENS,
+                    )
+                )
 
     return DocumentLimits
 

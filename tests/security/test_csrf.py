@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import User
+from app.security.csrf import CSRF_MESSAGE
 from tests.auth_helpers import count_rows
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.csrf]
@@ -34,7 +35,8 @@ async def test_simple_requests_without_a_preflight_header_are_refused(
         "/graphql", content=SIGN_UP, headers={**headers, **(preflight or {})}
     )
     assert response.status_code == 400
-    assert "CSRF protection" in response.text
+    error = {"message": CSRF_MESSAGE, "extensions": {"code": "BAD_REQUEST"}}
+    assert response.json() == {"errors": [error]}
     assert await count_rows(engine, User) == 0
 
 
@@ -42,11 +44,21 @@ async def test_simple_requests_without_a_preflight_header_are_refused(
 async def test_a_preflight_header_lets_a_simple_request_through(
     client: httpx.AsyncClient, header: str
 ) -> None:
-    # The rule passes it on; JSON parsing then refuses the content type (it is not JSON).
+    # The rule passes it on; the content type is then refused (it is not JSON).
     response = await client.post(
         "/graphql", content=QUERY, headers={"content-type": "text/plain", header: "Q"}
     )
-    assert (response.status_code, response.text) == (400, "Unsupported content type")
+    assert (response.status_code, response.json()) == (
+        415,
+        {
+            "errors": [
+                {
+                    "message": "Unsupported content type 'text/plain': send application/json",
+                    "extensions": {"code": "UNSUPPORTED_MEDIA_TYPE"},
+                }
+            ]
+        },
+    )
 
 
 async def test_json_posts_need_no_header(client: httpx.AsyncClient) -> None:
@@ -73,8 +85,11 @@ async def test_mutations_never_run_over_get(client: httpx.AsyncClient, engine: A
     response = await client.get(
         "/graphql", params={"query": mutation}, headers={"apollo-require-preflight": "1"}
     )
-    assert (response.status_code, response.text) == (
-        400,
-        "mutations are not allowed when using GET",
-    )
+    assert (response.status_code, response.headers["allow"]) == (405, "POST")
+    assert response.json()["errors"] == [
+        {
+            "message": "mutations are not allowed when using GET",
+            "extensions": {"code": "METHOD_NOT_ALLOWED"},
+        }
+    ]
     assert await count_rows(engine, User) == 0

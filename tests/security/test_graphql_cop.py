@@ -44,7 +44,10 @@ async def test_alias_overloading(production: httpx.AsyncClient) -> None:
 async def test_batch_queries(production: httpx.AsyncClient) -> None:
     batch = [{"query": "query cop { __typename }"}] * 10
     response = await production.post("/graphql", json=batch)
-    assert (response.status_code, response.text) == (400, "Batching is not enabled")
+    assert (response.status_code, response.json()) == (
+        400,
+        {"errors": [{"message": "Batching is not enabled", "extensions": {"code": "BAD_REQUEST"}}]},
+    )
 
 
 async def test_directive_overloading(production: httpx.AsyncClient) -> None:
@@ -81,10 +84,15 @@ async def test_get_based_mutations(production: httpx.AsyncClient) -> None:
         params={"query": "mutation cop {__typename}"},
         headers={"apollo-require-preflight": "true"},
     )
-    assert (response.status_code, response.text) == (
-        400,
-        "mutations are not allowed when using GET",
-    )
+    assert (response.status_code, response.headers["allow"]) == (405, "POST")
+    assert response.json() == {
+        "errors": [
+            {
+                "message": "mutations are not allowed when using GET",
+                "extensions": {"code": "METHOD_NOT_ALLOWED"},
+            }
+        ]
+    }
 
 
 async def test_graphiql_detection(production: httpx.AsyncClient) -> None:

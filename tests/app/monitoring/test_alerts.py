@@ -162,7 +162,7 @@ async def test_unknown_signals_are_refused_at_load(tmp_path: Path) -> None:
         load_rules(rules)
     # A metric the gateway does not register (a typo, or one gone) would never fire: refused.
     rules.write_text(
-        '[[rule]]\nname = "X"\nsignal = "increase:bountyexpo_messages_never_sent_total"\nthreshold = 1\n'
+        '[[rule]]\nname = "X"\nsignal = "increase:bountyexpo_typo_total"\nthreshold = 1\n'
     )
     with pytest.raises(ValueError, match="names no metric the gateway registers"):
         load_rules(rules)
