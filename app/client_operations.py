@@ -1,9 +1,11 @@
 """The mobile app's operations (`clients/operations/<flow>/<Name>.graphql`): loaded, checked
 against a schema, and turned into the trusted-documents manifest.
 
-Each file holds one named operation, named as the file. Its canonical body is the document as
-graphql's printer prints it: what `gql` sends and what Apollo Client sends with
-`addTypename: false`, so the manifest's SHA-256 ids match requests byte for byte.
+Each file holds one named operation, named as the file. What a client sends is the document as
+Apollo Client sends it: `__typename` added to every selection set below the root that lacks one
+(Apollo's `addTypenameToDocument`, which its cache always applies), printed by graphql's printer.
+The manifest holds that body, so its SHA-256 ids match Apollo's requests byte for byte; the Python
+end-to-end client sends the same `sent_document`.
 
 A document may use a deprecated field, argument, input field or enum value only with a line
 `<Operation> <coordinate>  # why` in `clients/operations/deprecated-allowed.txt`, where the
@@ -23,7 +25,9 @@ from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLSchema,
+    NameNode,
     OperationDefinitionNode,
+    SelectionSetNode,
     TypeInfo,
     TypeInfoVisitor,
     Visitor,
@@ -57,12 +61,45 @@ class ClientOperation:
         return self.path.parts[0]
 
     @cached_property
+    def sent_document(self) -> DocumentNode:
+        return with_typenames(self.document)
+
+    @cached_property
     def body(self) -> str:
-        return print_ast(self.document)
+        return print_ast(self.sent_document)
 
     @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.body.encode()).hexdigest()
+
+
+TYPENAME = FieldNode(name=NameNode(value="__typename"), arguments=(), directives=())
+
+
+def with_typenames(document: DocumentNode) -> DocumentNode:
+    """Apollo Client's transform: `__typename` appended to every selection set except the
+    operation's own, unless it already selects a `__` field or sits under `@export`."""
+
+    class AddTypename(Visitor):
+        def enter_selection_set(
+            self, node: SelectionSetNode, _key: Any, parent: Any, *_: Any
+        ) -> Any:
+            if isinstance(parent, OperationDefinitionNode):
+                return None
+            selections = node.selections
+            if any(
+                isinstance(selection, FieldNode) and selection.name.value.startswith("__")
+                for selection in selections
+            ):
+                return None
+            if isinstance(parent, FieldNode) and any(
+                directive.name.value == "export" for directive in parent.directives or ()
+            ):
+                return None
+            return SelectionSetNode(selections=(*selections, TYPENAME))
+
+    result: DocumentNode = visit(document, AddTypename())
+    return result
 
 
 def load_operations(directory: Path = OPERATIONS_DIR) -> list[ClientOperation]:

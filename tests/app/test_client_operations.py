@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from graphql import build_schema
+from graphql import build_schema, parse, print_ast
 
 from app.cli import main
 from app.client_operations import (
@@ -19,6 +19,7 @@ from app.client_operations import (
     load_operations,
     manifest,
     read_allow_list,
+    with_typenames,
 )
 from app.security.manifest import read_manifest
 
@@ -167,7 +168,7 @@ def test_manifest_writes_and_checks(tmp_path: Path, capsys: pytest.CaptureFixtur
     arguments = ["operations", "manifest", "--dir", str(tmp_path / "ops"), "--output", str(output)]
     assert main([*arguments, "--check"]) == 1
     assert main(arguments) == 0
-    body = "query Viewer {\n  viewer {\n    id\n  }\n}"
+    body = "query Viewer {\n  viewer {\n    id\n    __typename\n  }\n}"
     assert json.loads(output.read_text()) == {
         "format": "apollo-persisted-query-manifest",
         "version": 1,
@@ -185,3 +186,29 @@ def test_manifest_writes_and_checks(tmp_path: Path, capsys: pytest.CaptureFixtur
     write(tmp_path, "ops/viewer/Viewer.graphql", "query Viewer { viewer { nope } }")
     assert main(arguments) == 1
     assert "Cannot query field 'nope' on type 'User'" in capsys.readouterr().err
+
+
+def test_documents_are_sent_as_apollo_client_sends_them() -> None:
+    document = parse(
+        "query Q($id: ID!) { node(id: $id) { __typename ... on User { id reviews { id } } }"
+        " viewer { id } }"
+    )
+    assert print_ast(with_typenames(document)) == (
+        "query Q($id: ID!) {\n"
+        "  node(id: $id) {\n"
+        "    __typename\n"
+        "    ... on User {\n"
+        "      id\n"
+        "      reviews {\n"
+        "        id\n"
+        "        __typename\n"
+        "      }\n"
+        "      __typename\n"
+        "    }\n"
+        "  }\n"
+        "  viewer {\n"
+        "    id\n"
+        "    __typename\n"
+        "  }\n"
+        "}"
+    )
