@@ -58,8 +58,17 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=5_000, ge=0)
+    # A connection attempt to an unreachable PostgreSQL gives up after this (SERVICE_UNAVAILABLE).
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
 
     redis_url: str | None = None
+    # /health/ready answers 503 while Redis does not (when REDIS_URL is set).
+    readiness_requires_redis: bool = False
+    # Revocations are answered from memory (services/revocation_cache.py): reloaded from
+    # PostgreSQL every RESYNC seconds; older than STALENESS, lookups go to PostgreSQL (and fail
+    # closed when it does not answer).
+    revocation_resync_seconds: float = Field(default=1.0, gt=0)
+    revocation_staleness_seconds: float = Field(default=30.0, gt=0)
 
     jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
     jwt_issuer: str = "bountyexpo"
