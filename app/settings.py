@@ -141,6 +141,10 @@ class Settings(BaseSettings):
     introspection_max_cost: int = Field(default=100_000, ge=1)
     operation_timeout_seconds: float = Field(default=10.0, gt=0)
     batching: bool = False
+    # Operations run on the compiled executor (app/execution/); false: graphql-core's.
+    compiled_execution: bool = True
+    # Run every operation on both executors and fail it if they differ (tests, not production).
+    execution_check: bool = False
     batch_max_operations: int = Field(default=10, ge=1, le=100)
     # None means "hidden in production": "Did you mean ...?" in validation errors.
     field_suggestions: bool | None = None
