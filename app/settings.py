@@ -155,6 +155,12 @@ class Settings(BaseSettings):
     rate_limit_cost_unit: int = Field(default=100, ge=1)
     rate_limit_payments_per_minute: int = Field(default=10, ge=1)
     rate_limit_events_per_minute: int = Field(default=120, ge=1)
+    # Load shedding (app/load_shedding.py): HTTP requests served at once per process, how many
+    # more may wait and for how long; beyond, 503 with Retry-After. 0 in-flight turns it off.
+    shed_max_in_flight: int = Field(default=32, ge=0)
+    shed_queue_size: int = Field(default=64, ge=0)
+    shed_queue_timeout_seconds: float = Field(default=0.5, gt=0)
+    shed_retry_after_seconds: int = Field(default=1, ge=1)
     # "apq": Automatic Persisted Queries; "trusted": only registered operations run; "off".
     persisted_operations: Literal["off", "apq", "trusted"] = "apq"
     apq_ttl_seconds: int = Field(default=86_400, ge=60)
