@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
+    # The platform's share of a released reward, in basis points (1000 = 10%), recorded on each
+    # bounty when it is funded.
+    platform_fee_bps: int = Field(default=1000, ge=0, le=5000)
 
     # None means "on outside production".
     graphiql: bool | None = None

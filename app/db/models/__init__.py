@@ -32,11 +32,24 @@ from app.db.models.notifications import (
     PushToken,
 )
 from app.db.models.operations import PersistedOperation
-from app.db.models.payments import IdempotencyKey, PaymentCall
+from app.db.models.payments import (
+    AccountKind,
+    IdempotencyKey,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerPosting,
+    OperationKind,
+    OperationStatus,
+    PaymentCustomer,
+    PaymentOperation,
+    PostingKind,
+    WebhookEvent,
+)
 from app.db.models.users import Role, User, UserStatus
 
 __all__ = [
     "QUEUE_TABLES",
+    "AccountKind",
     "Application",
     "ApplicationStatus",
     "AuditEvent",
@@ -50,15 +63,22 @@ __all__ = [
     "ConversationKind",
     "ConversationParticipant",
     "IdempotencyKey",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerPosting",
     "Message",
     "Notification",
     "NotificationPreference",
     "NotificationSettings",
     "NotificationType",
+    "OperationKind",
+    "OperationStatus",
     "PasswordResetToken",
-    "PaymentCall",
+    "PaymentCustomer",
+    "PaymentOperation",
     "PersistedOperation",
     "Platform",
+    "PostingKind",
     "PushDelivery",
     "PushStatus",
     "PushToken",
@@ -69,6 +89,7 @@ __all__ = [
     "Submission",
     "User",
     "UserStatus",
+    "WebhookEvent",
     "WorkerHeartbeat",
     "metadata",
 ]
