@@ -1,5 +1,6 @@
 """SQLModel tables, one module per domain. Importing this package registers every table."""
 
+from app.db.models.admin import SystemSetting, SystemSettingVersion
 from app.db.models.base import metadata
 from app.db.models.bounties import (
     Application,
@@ -20,6 +21,13 @@ from app.db.models.messaging import (
     ConversationParticipant,
     Message,
 )
+from app.db.models.moderation import (
+    ContentReport,
+    ModerationAction,
+    ReportReason,
+    ReportStatus,
+    ReportTarget,
+)
 from app.db.models.notifications import (
     Channel,
     Notification,
@@ -33,6 +41,7 @@ from app.db.models.notifications import (
 )
 from app.db.models.operations import PersistedOperation
 from app.db.models.payments import IdempotencyKey, PaymentCall
+from app.db.models.risk import RiskAssessment, RiskLevel
 from app.db.models.users import Role, User, UserStatus
 
 __all__ = [
@@ -46,11 +55,13 @@ __all__ = [
     "BountyImage",
     "BountyStatus",
     "Channel",
+    "ContentReport",
     "Conversation",
     "ConversationKind",
     "ConversationParticipant",
     "IdempotencyKey",
     "Message",
+    "ModerationAction",
     "Notification",
     "NotificationPreference",
     "NotificationSettings",
@@ -63,10 +74,17 @@ __all__ = [
     "PushStatus",
     "PushToken",
     "RefreshToken",
+    "ReportReason",
+    "ReportStatus",
+    "ReportTarget",
     "Review",
     "RevokedToken",
+    "RiskAssessment",
+    "RiskLevel",
     "Role",
     "Submission",
+    "SystemSetting",
+    "SystemSettingVersion",
     "User",
     "UserStatus",
     "WorkerHeartbeat",
