@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests import databases
 from tests.expo_stub import ExpoStub, running
@@ -37,7 +38,7 @@ class Stack:
 
 def _environment(
     database_url: str, redis_url: str, expo_url: str, smtp_port: int, logs: Path
-) -> dict[str, str]:
+) -> dict[str, Any]:  # Any: gateway_process(**env) also has an int keyword
     return {
         "ENVIRONMENT": "test",
         "DATABASE_URL": database_url,
@@ -57,7 +58,7 @@ def _environment(
     }
 
 
-def _register_manifest(environment: dict[str, str], logs: Path) -> None:
+def _register_manifest(environment: dict[str, Any], logs: Path) -> None:
     registered = subprocess.run(
         [str(BOUNTYEXPO), "operations", "register", str(MANIFEST)],
         env={**os.environ, "PYTHONPATH": str(ROOT), **environment},
@@ -70,7 +71,7 @@ def _register_manifest(environment: dict[str, str], logs: Path) -> None:
     assert registered.returncode == 0, registered.stderr
 
 
-def _start_worker(environment: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
+def _start_worker(environment: dict[str, Any], logs: Path) -> subprocess.Popen[bytes]:
     with (logs / "worker.log").open("wb") as output:
         return subprocess.Popen(
             [str(BOUNTYEXPO), "worker"],
