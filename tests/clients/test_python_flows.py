@@ -394,6 +394,11 @@ async def test_two_users_go_from_sign_up_to_a_reviewed_bounty(stack: Stack) -> N
         assert reply["sendMessage"]["__typename"] == "SendMessageSuccess"
         mine_or_theirs = [(await poster_messages.next())["messageAdded"]["body"] for _ in range(2)]
         assert mine_or_theirs == ["Can you bring a spare washer?", "Yes, I have one."]
+        # A reconnecting app resubscribes with the last message it has: what it missed comes first.
+        resumed = hunter.listen(
+            "MessageAdded", {"conversationId": conversation_id, "after": message["id"]}
+        )
+        assert (await resumed.next())["messageAdded"]["body"] == "Yes, I have one."
 
         # --- the hunter's access token expires; three requests at once refresh once -------
         claims = jwt.decode(hunter.access_token or "", options={"verify_signature": False})

@@ -260,6 +260,9 @@ test("two users go from sign-up to a reviewed bounty through Apollo Client", asy
   });
   const both = [(await posterMessages.next()).messageAdded.body, (await posterMessages.next()).messageAdded.body];
   assert.deepEqual(both, ["Can you bring a spare washer?", "Yes, I have one."]);
+  // A reconnecting app resubscribes with the last message it has: what it missed comes first.
+  const resumed = hunter.listen("MessageAdded", { conversationId, after: message.id });
+  assert.equal((await resumed.next()).messageAdded.body, "Yes, I have one.");
 
   // the hunter's access token expires: three requests at once, one refresh
   const rotatedFrom = hunter.state.refreshToken;
