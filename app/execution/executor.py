@@ -50,13 +50,14 @@ from app.execution.plan import (
     build_operation_plan,
 )
 
+ResolveInfo = GraphQLResolveInfo[Any]
 PLAN_CACHE_SIZE = 1024
 # (id(schema), id(operation)) -> (schema, operation, plan or None): the objects are kept so
 # their ids cannot be reused while the entry lives.
 _plans: dict[tuple[int, int], tuple[Any, OperationDefinitionNode, OperationPlan | None]] = {}
 
 
-def cached_plan(executor: Executor) -> OperationPlan | None:
+def cached_plan(executor: Executor[Any]) -> OperationPlan | None:
     schema, operation = executor.schema, executor.operation
     key = (id(schema), id(operation))
     entry = _plans.get(key)
@@ -236,7 +237,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         field: FieldPlan,
         resolve: Any,
         source: Any,
-        info: GraphQLResolveInfo,
+        info: ResolveInfo,
         arguments: dict[str, Any],
     ) -> Any:
         """Call the field's resolver (the differential check records root fields here)."""
@@ -248,7 +249,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         return_type: GraphQLOutputType,
         path: Path,
         value: Any,
-        info: GraphQLResolveInfo | None,
+        info: ResolveInfo | None,
         field_path: Path,
     ) -> Any:
         """graphql-core's `complete_awaitable_value` (and list item twin), over the plan."""
@@ -263,7 +264,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         return completed
 
     def _complete_field(
-        self, field: FieldPlan, path: Path, value: Any, info: GraphQLResolveInfo | None
+        self, field: FieldPlan, path: Path, value: Any, info: ResolveInfo | None
     ) -> Any:
         try:
             completed = self._complete(field, field.return_type, path, value, info, path)
@@ -285,7 +286,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
 
     # Completion -----------------------------------------------------------------------------
 
-    def _info(self, field: FieldPlan, field_path: Path) -> GraphQLResolveInfo:
+    def _info(self, field: FieldPlan, field_path: Path) -> ResolveInfo:
         return self.build_resolve_info(field.field_def, field.nodes, field.parent_type, field_path)
 
     def _complete(
@@ -294,7 +295,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         return_type: GraphQLOutputType,
         path: Path,
         value: Any,
-        info: GraphQLResolveInfo | None,
+        info: ResolveInfo | None,
         field_path: Path,
     ) -> Any:
         """graphql-core's `complete_value`, over the plan."""
@@ -312,14 +313,14 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         if isinstance(return_type, GraphQLList):
             return self._complete_list(field, return_type, path, value, info, field_path)
         if is_leaf_type(return_type):
-            verbatim = _VERBATIM.get(return_type.name)  # type: ignore[union-attr]
+            verbatim = _VERBATIM.get(return_type.name)
             if verbatim is not None and verbatim(value):
                 return value
-            return self.complete_leaf_value(return_type, value)  # type: ignore[arg-type]
+            return self.complete_leaf_value(return_type, value)
         if info is None:
             info = self._info(field, field_path)
         if is_abstract_type(return_type):
-            return self._complete_abstract(field, return_type, path, value, info)  # type: ignore[arg-type]
+            return self._complete_abstract(field, return_type, path, value, info)
         assert isinstance(return_type, GraphQLObjectType)
         return self._complete_object(field, return_type, path, value, info)
 
@@ -329,7 +330,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         return_type: GraphQLAbstractType,
         path: Path,
         value: Any,
-        info: GraphQLResolveInfo,
+        info: ResolveInfo,
     ) -> Any:
         resolve_type = return_type.resolve_type or self.type_resolver
         runtime_type = resolve_type(value, info, return_type)
@@ -348,7 +349,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         object_type: GraphQLObjectType,
         path: Path,
         value: Any,
-        info: GraphQLResolveInfo,
+        info: ResolveInfo,
     ) -> Any:
         plan = self._plan.sub_plan(field, object_type, self.fragments, self.variable_values)
         is_type_of = plan.is_type_of
@@ -368,7 +369,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         return_type: GraphQLList[Any],
         path: Path,
         value: Any,
-        info: GraphQLResolveInfo | None,
+        info: ResolveInfo | None,
         field_path: Path,
     ) -> Any:
         if not isinstance(value, list | tuple):  # generators, async iterables, non-iterables
