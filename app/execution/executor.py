@@ -38,11 +38,14 @@ from graphql import (
 from graphql.execution.executor import Executor, invalid_return_type_error
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel
+from strawberry import relay
+from strawberry.relay.utils import to_base64
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from app.execution.plan import (
     _VERBATIM,
     ATTRIBUTE,
+    NODE_ID,
     TYPENAME,
     FieldPlan,
     ObjectPlan,
@@ -55,6 +58,22 @@ PLAN_CACHE_SIZE = 1024
 # (id(schema), id(operation)) -> (schema, operation, plan or None): the objects are kept so
 # their ids cannot be reused while the entry lives.
 _plans: dict[tuple[int, int], tuple[Any, OperationDefinitionNode, OperationPlan | None]] = {}
+# Node classes whose global id strawberry's `Node._id` builds from an attribute (they keep
+# Node's own `resolve_id` and `resolve_typename`): class -> that attribute; None: not such.
+_node_id_attributes: dict[type, str | None] = {}
+_NODE_RESOLVE_ID = relay.Node.__dict__["resolve_id"].__func__
+_NODE_RESOLVE_TYPENAME = relay.Node.__dict__["resolve_typename"].__func__
+
+
+def node_id_attribute(cls: type) -> str | None:
+    if cls not in _node_id_attributes:
+        plain = (
+            issubclass(cls, relay.Node)
+            and getattr(cls.resolve_id, "__func__", None) is _NODE_RESOLVE_ID
+            and getattr(cls.resolve_typename, "__func__", None) is _NODE_RESOLVE_TYPENAME
+        )
+        _node_id_attributes[cls] = cls.resolve_id_attr() if plain else None  # type: ignore[attr-defined]
+    return _node_id_attributes[cls]
 
 
 def cached_plan(executor: Executor[Any]) -> OperationPlan | None:
@@ -173,6 +192,10 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                 elif field.kind is TYPENAME:
                     results[key] = plan.type.name
                     continue
+                elif field.kind is NODE_ID and (node_id := self._node_id(source)) is not None:
+                    # What `Node._id` and the GlobalID scalar make of it, without the resolver.
+                    results[key] = to_base64(plan.type.name, node_id)
+                    continue
                 else:
                     value = self._execute_field(plan, field, source, path)
                 results[key] = value
@@ -185,6 +208,14 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_keys:
             return results
         return self._gather_fields(results, awaitable_keys)
+
+    @staticmethod
+    def _node_id(source: Any) -> str | None:
+        attribute = node_id_attribute(type(source))
+        if attribute is None:
+            return None
+        value = getattr(source, attribute, None)
+        return None if value is None else str(value)
 
     async def _gather_fields(self, results: dict[str, Any], keys: list[str]) -> dict[str, Any]:
         if len(keys) == 1:
