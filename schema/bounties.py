@@ -198,9 +198,10 @@ class BountyApplication:
     updated_at: datetime
     card: strawberry.Private[ApplicationCard]
 
-    @strawberry.field
-    async def hunter(self, info: Info) -> User | None:
-        row = await info.context.loaders.user_by_id.load(self.card.hunter_id)
+    @strawberry.field(metadata=UNTIMED)
+    def hunter(self) -> User | None:
+        # Read with the application (services/bounties/queries.py): no loader round.
+        row = self.card.hunter
         return User.from_row(row) if row is not None else None
 
     @strawberry.field

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, and_, func, select, tuple_
+from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from app.db.engine import SessionFactory
 from app.db.models import (
@@ -23,6 +25,8 @@ from app.db.models import (
     BountyCategory,
     BountyHistory,
     BountyStatus,
+    User,
+    UserStatus,
 )
 from services.bounties.cards import (
     BountyCard,
@@ -116,8 +120,12 @@ class ApplicationCard:
     created_at: datetime
     updated_at: datetime
     currency: str  # the bounty's: a proposed amount is in it
+    # Joined into the same statement (null once the account is deleted): an application's
+    # `hunter` costs no loader round of its own.
+    hunter: User | None
 
 
+_hunter = aliased(User, name="hunter")
 APPLICATION_COLUMNS = (
     a.id, a.bounty_id, a.hunter_id, a.message, a.proposed_amount, a.status, a.created_at,
     a.updated_at, b.reward_currency,
@@ -125,8 +133,12 @@ APPLICATION_COLUMNS = (
 
 
 def application_query() -> Select[Any]:
-    return select(*APPLICATION_COLUMNS).select_from(
-        Application.__table__.join(bounties_table, b.id == a.bounty_id)  # type: ignore[attr-defined]
+    """Applications with their bounty's currency and their hunter, in one statement."""
+    hunter_visible = and_(_hunter.id == a.hunter_id, col(_hunter.status) != UserStatus.DELETED)
+    return (
+        select(*APPLICATION_COLUMNS, _hunter)
+        .select_from(Application.__table__.join(bounties_table, b.id == a.bounty_id))  # type: ignore[attr-defined]
+        .outerjoin(_hunter, hunter_visible)
     )
 
 
