@@ -222,7 +222,7 @@ def main() -> None:
     operations = args.only.split(",")
     pairs = [(label, operation) for operation in operations for label in CONFIGURATIONS]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        totals = pool.map(lambda pair: measure(*pair, args.requests), pairs)
+        totals = pool.map(lambda pair: measure(pair[0], pair[1], args.requests), pairs)
         counts = dict(zip(pairs, totals, strict=True))
     print(f"instructions per request in the gateway process ({args.requests} requests each)")
     for operation in operations:
