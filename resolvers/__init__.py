@@ -6,10 +6,12 @@ import strawberry
 
 from resolvers.accounts import AccountMutations
 from resolvers.admin import AdminMutations, AdminQueries
+from resolvers.analytics import AnalyticsMutations, AnalyticsQueries
 from resolvers.bounties import BountyQueries, BountySubscriptions
 from resolvers.bounty_mutations import BountyMutations
 from resolvers.jobs import JobMutations, JobQueries
 from resolvers.messaging import MessagingMutations, MessagingQueries, MessagingSubscriptions
+from resolvers.moderation import ModerationMutations, ModerationQueries
 from resolvers.nodes import NodeQueries
 from resolvers.notifications import (
     NotificationMutations,
@@ -32,6 +34,8 @@ class Query(
     MessagingQueries,
     NotificationQueries,
     AdminQueries,
+    ModerationQueries,
+    AnalyticsQueries,
 ):
     pass
 
@@ -46,6 +50,8 @@ class Mutation(
     MessagingMutations,
     NotificationMutations,
     AdminMutations,
+    ModerationMutations,
+    AnalyticsMutations,
 ):
     pass
 

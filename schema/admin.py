@@ -108,7 +108,7 @@ class AdminUser:
         person = card.person
         return cls(
             id=strawberry.ID(relay.to_base64("User", str(person.id))),
-            user=User.from_row(person),
+            user=User.from_row(person, reveal_removed=True),
             status=person.status,
             role=person.role,
             email=person.email,

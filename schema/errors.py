@@ -38,6 +38,8 @@ class ErrorCode(Enum):
     ALREADY_REVIEWED = "ALREADY_REVIEWED"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     PAYMENT_FAILED = "PAYMENT_FAILED"
+    # Moderation
+    ALREADY_REPORTED = "ALREADY_REPORTED"
 
 
 @strawberry.interface(description="An expected failure of a mutation, returned as data.")
@@ -162,6 +164,11 @@ class PaymentFailedError(UserError):
     pass
 
 
+@strawberry.type(description="You already have an open report on this content.")
+class AlreadyReportedError(UserError):
+    pass
+
+
 Success = TypeVar("Success")
 # What a mutation's resolver returns: its success payload, or the UserError member of a domain
 # failure. The field's GraphQL type, `graphql_type=<Verb><Noun>Result`, says which errors it
@@ -190,6 +197,7 @@ _ERROR_TYPES: dict[str, type[UserError]] = {
     "ALREADY_REVIEWED": AlreadyReviewedError,
     "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReusedError,
     "PAYMENT_FAILED": PaymentFailedError,
+    "ALREADY_REPORTED": AlreadyReportedError,
 }
 
 # Types a union may not reference yet still belong in the schema, so clients can rely on them.

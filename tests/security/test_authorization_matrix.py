@@ -41,6 +41,8 @@ TABLES = (
     "audit_events",
     "system_settings",
     "system_setting_versions",
+    "content_reports",
+    "analytics_events",
 )
 
 
@@ -302,7 +304,9 @@ ADMINS_ONLY = {
     "admin": OK,
     "anonymous": "UNAUTHENTICATED",
 }
+STAFF_ONLY = {**ADMINS_ONLY, "moderator": OK}
 RESULT = "{ __typename ... on UserError { code } }"
+NO_SUCH_REPORT = relay.to_base64("ContentReport", "00000000-0000-0000-0000-000000000002")
 NO_SUCH_NOTIFICATION = relay.to_base64("Notification", "00000000-0000-0000-0000-000000000001")
 PUSH_TOKEN = {"token": "ExpoPushToken[matrix-token-000]", "platform": "IOS", "deviceId": "@new"}
 SELF_SERVICE: dict[str, Case] = {
@@ -387,6 +391,35 @@ SELF_SERVICE: dict[str, Case] = {
         {"input": {"key": "moderation.notice", "value": "hello", "expectedVersion": 0}},
         ADMINS_ONLY,
     ),
+    # Moderation (issue 13): anyone signed in reports; staff review and resolve.
+    "reportContent": Case(
+        f"mutation ($input: ReportContentInput!) {{ reportContent(input: $input) {RESULT} }}",
+        {"input": {"targetType": "PROFILE", "targetId": "@A", "reason": "SPAM"}},
+        {**SIGNED_IN, "A": "NOT_ALLOWED"},
+    ),
+    "contentReviewQueue": Case("{ contentReviewQueue { edges { node { id } } } }", {}, STAFF_ONLY),
+    "resolveReport": Case(
+        f"mutation ($input: ResolveReportInput!) {{ resolveReport(input: $input) {RESULT} }}",
+        {"input": {"reportId": NO_SUCH_REPORT, "action": "DISMISS"}},
+        {**STAFF_ONLY, "moderator": "NOT_FOUND", "admin": "NOT_FOUND"},
+    ),
+    # Analytics (issue 13): the app tracks events; admins read them.
+    "trackEvents": Case(
+        f'mutation {{ trackEvents(events: [{{name: "app.opened"}}]) {RESULT} }}', {}, SIGNED_IN
+    ),
+    "analyticsEvents": Case("{ analyticsEvents { edges { node { id } } } }", {}, ADMINS_ONLY),
+    "analyticsMetrics": Case(
+        '{ analyticsMetrics(metric: SIGNUPS, from: "2026-11-01T00:00:00Z", '
+        'to: "2026-11-03T00:00:00Z") { points { value } } }',
+        {},
+        ADMINS_ONLY,
+    ),
+    "analyticsFunnel": Case(
+        '{ analyticsFunnel(from: "2026-11-01T00:00:00Z", to: "2026-11-03T00:00:00Z") '
+        "{ created completedRate } }",
+        {},
+        ADMINS_ONLY,
+    ),
     "markNotificationRead": Case(
         f"mutation ($id: ID!) {{ markNotificationRead(id: $id) {RESULT} }}",
         {"id": NO_SUCH_NOTIFICATION},
@@ -460,11 +493,15 @@ async def test_self_service_root_fields_by_actor(
         assert result == 0
     elif field == "notificationPreferences":
         assert result == {"timeZone": "UTC"}
+    elif field == "analyticsMetrics":
+        assert result == {"points": [{"value": 0}, {"value": 0}]}
+    elif field == "analyticsFunnel":
+        assert result == {"created": 0, "completedRate": None}
     elif field == "adminUsers":
         assert result == {"totalCount": 4}
     elif field == "adminUser":
         assert result == {"email": "a@example.test"}
-    elif field == "auditEvents":
+    elif field in ("auditEvents", "contentReviewQueue", "analyticsEvents"):
         assert result == {"edges": []}
     elif field == "systemSettings":
         assert len(result) == len(system_settings.SPECS)

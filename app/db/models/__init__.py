@@ -1,6 +1,7 @@
 """SQLModel tables, one module per domain. Importing this package registers every table."""
 
 from app.db.models.admin import SystemSetting, SystemSettingVersion
+from app.db.models.analytics import AnalyticsEvent, AnalyticsRollup, EventSource, Granularity
 from app.db.models.base import metadata
 from app.db.models.bounties import (
     Application,
@@ -46,6 +47,8 @@ from app.db.models.users import Role, User, UserStatus
 
 __all__ = [
     "QUEUE_TABLES",
+    "AnalyticsEvent",
+    "AnalyticsRollup",
     "Application",
     "ApplicationStatus",
     "AuditEvent",
@@ -59,6 +62,8 @@ __all__ = [
     "Conversation",
     "ConversationKind",
     "ConversationParticipant",
+    "EventSource",
+    "Granularity",
     "IdempotencyKey",
     "Message",
     "ModerationAction",

@@ -22,7 +22,107 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Notification types added by moderation (the column is a VARCHAR with a CHECK of its members).
+_OLD_TYPES = (
+    "APPLICATION_RECEIVED", "APPLICATION_ACCEPTED", "APPLICATION_REJECTED", "WORK_SUBMITTED",
+    "CHANGES_REQUESTED", "BOUNTY_COMPLETED", "BOUNTY_CANCELLED", "BOUNTY_EXPIRED",
+    "PAYMENT_RELEASED", "PAYMENT_REFUNDED", "PAYOUT_PAID", "PAYOUT_FAILED", "DISPUTE_OPENED",
+    "DISPUTE_RESOLVED", "NEW_MESSAGE",
+)  # fmt: skip
+_NEW_TYPES = (*_OLD_TYPES, "REPORT_RESOLVED", "CONTENT_REMOVED", "ACCOUNT_WARNING")
+
+
+def _notification_types(types: tuple[str, ...]) -> None:
+    op.drop_constraint(op.f("ck_notifications_notification_type"), "notifications", type_="check")
+    listed = ", ".join(f"'{name}'" for name in types)
+    op.create_check_constraint(
+        op.f("ck_notifications_notification_type"), "notifications", f"type IN ({listed})"
+    )
+
+
+APPEND_ONLY_FUNCTION = """
+CREATE FUNCTION analytics_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'analytics_events is append-only';
+END;
+$$
+"""
+
+
 def upgrade() -> None:
+    _notification_types(_NEW_TYPES)
+    op.create_table(
+        "analytics_events",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column(
+            "source",
+            sa.Enum(
+                "CLIENT",
+                "SERVER",
+                name="event_source",
+                native_enum=False,
+                create_constraint=True,
+                length=8,
+            ),
+            server_default="CLIENT",
+            nullable=False,
+        ),
+        sa.Column("user_id", sa.Uuid(), nullable=True),
+        sa.Column(
+            "properties",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'{}'::jsonb"),
+            nullable=False,
+        ),
+        sa.Column("client_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "received_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_analytics_events")),
+    )
+    op.create_index("ix_analytics_events_name_id", "analytics_events", ["name", "id"], unique=False)
+    op.create_index(
+        "ix_analytics_events_received_brin",
+        "analytics_events",
+        ["received_at"],
+        unique=False,
+        postgresql_using="brin",
+    )
+    op.create_index(
+        "ix_analytics_events_user_id", "analytics_events", ["user_id", "id"], unique=False
+    )
+    op.create_table(
+        "analytics_rollups",
+        sa.Column("metric", sa.String(length=48), nullable=False),
+        sa.Column(
+            "granularity",
+            sa.Enum(
+                "HOUR",
+                "DAY",
+                name="granularity",
+                native_enum=False,
+                create_constraint=True,
+                length=8,
+            ),
+            nullable=False,
+        ),
+        sa.Column("bucket_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("dimension", sa.String(length=16), server_default="", nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "computed_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint(
+            "metric", "granularity", "bucket_start", "dimension", name=op.f("pk_analytics_rollups")
+        ),
+    )
     op.create_table(
         "content_reports",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -225,8 +325,17 @@ def upgrade() -> None:
         "users", sa.Column("profile_removed_at", sa.DateTime(timezone=True), nullable=True)
     )
 
+    op.execute(APPEND_ONLY_FUNCTION)
+    op.execute(
+        "CREATE TRIGGER analytics_events_append_only BEFORE UPDATE OR DELETE ON analytics_events "
+        "FOR EACH ROW EXECUTE FUNCTION analytics_events_append_only()"
+    )
+
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER IF EXISTS analytics_events_append_only ON analytics_events")
+    op.execute("DROP FUNCTION IF EXISTS analytics_events_append_only()")
+    _notification_types(_OLD_TYPES)
     op.drop_column("users", "profile_removed_at")
     op.drop_column("reviews", "removed_at")
     op.drop_column("messages", "removed_at")
@@ -243,3 +352,10 @@ def downgrade() -> None:
     op.drop_index("ix_content_reports_queue", table_name="content_reports")
     op.drop_index(op.f("ix_content_reports_author_id"), table_name="content_reports")
     op.drop_table("content_reports")
+    op.drop_table("analytics_rollups")
+    op.drop_index("ix_analytics_events_user_id", table_name="analytics_events")
+    op.drop_index(
+        "ix_analytics_events_received_brin", table_name="analytics_events", postgresql_using="brin"
+    )
+    op.drop_index("ix_analytics_events_name_id", table_name="analytics_events")
+    op.drop_table("analytics_events")
