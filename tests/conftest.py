@@ -59,6 +59,8 @@ def make_settings(**overrides: Any) -> Settings:
         "media_dir": TEST_MEDIA_DIR,
         # Request-rate limits span a whole run in the shared app; their tests build their own.
         "rate_limits": False,
+        # Likewise load shedding: tests that send many requests at once must not see 503s.
+        "shed_max_in_flight": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)

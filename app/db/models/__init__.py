@@ -41,12 +41,25 @@ from app.db.models.notifications import (
     PushToken,
 )
 from app.db.models.operations import PersistedOperation
-from app.db.models.payments import IdempotencyKey, PaymentCall
+from app.db.models.payments import (
+    AccountKind,
+    IdempotencyKey,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerPosting,
+    OperationKind,
+    OperationStatus,
+    PaymentCustomer,
+    PaymentOperation,
+    PostingKind,
+    WebhookEvent,
+)
 from app.db.models.risk import RiskAssessment, RiskLevel
 from app.db.models.users import Role, User, UserStatus
 
 __all__ = [
     "QUEUE_TABLES",
+    "AccountKind",
     "AnalyticsEvent",
     "AnalyticsRollup",
     "Application",
@@ -65,16 +78,23 @@ __all__ = [
     "EventSource",
     "Granularity",
     "IdempotencyKey",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerPosting",
     "Message",
     "ModerationAction",
     "Notification",
     "NotificationPreference",
     "NotificationSettings",
     "NotificationType",
+    "OperationKind",
+    "OperationStatus",
     "PasswordResetToken",
-    "PaymentCall",
+    "PaymentCustomer",
+    "PaymentOperation",
     "PersistedOperation",
     "Platform",
+    "PostingKind",
     "PushDelivery",
     "PushStatus",
     "PushToken",
@@ -92,6 +112,7 @@ __all__ = [
     "SystemSettingVersion",
     "User",
     "UserStatus",
+    "WebhookEvent",
     "WorkerHeartbeat",
     "metadata",
 ]
