@@ -19,6 +19,7 @@ from resolvers.notifications import (
     NotificationSubscriptions,
 )
 from resolvers.profiles import ProfileMutations, ProfileQueries
+from resolvers.risk import RiskMutations, RiskQueries
 from resolvers.server import ServerQueries
 from resolvers.users import UserMutations, UserQueries
 
@@ -36,6 +37,7 @@ class Query(
     AdminQueries,
     ModerationQueries,
     AnalyticsQueries,
+    RiskQueries,
 ):
     pass
 
@@ -52,6 +54,7 @@ class Mutation(
     AdminMutations,
     ModerationMutations,
     AnalyticsMutations,
+    RiskMutations,
 ):
     pass
 

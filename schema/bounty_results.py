@@ -19,6 +19,7 @@ from schema.errors import (
     NotFoundError,
     OwnBountyError,
     PaymentFailedError,
+    PaymentsRestrictedError,
     TooManyImagesError,
 )
 from schema.reviews import Review
@@ -54,6 +55,7 @@ _PAYMENT = (
     | InvalidTransitionError
     | IdempotencyKeyReusedError
     | PaymentFailedError
+    | PaymentsRestrictedError
 )
 _ACTION = (
     BountySuccess | InvalidInputError | NotFoundError | NotAllowedError | InvalidTransitionError

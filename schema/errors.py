@@ -40,6 +40,9 @@ class ErrorCode(Enum):
     PAYMENT_FAILED = "PAYMENT_FAILED"
     # Moderation
     ALREADY_REPORTED = "ALREADY_REPORTED"
+    # Risk
+    PAYMENTS_RESTRICTED = "PAYMENTS_RESTRICTED"
+    PAYOUTS_RESTRICTED = "PAYOUTS_RESTRICTED"
 
 
 @strawberry.interface(description="An expected failure of a mutation, returned as data.")
@@ -169,6 +172,18 @@ class AlreadyReportedError(UserError):
     pass
 
 
+@strawberry.type(
+    description="A risk review restricted payments (funding, release) on this account."
+)
+class PaymentsRestrictedError(UserError):
+    pass
+
+
+@strawberry.type(description="A risk review restricted payouts on this account.")
+class PayoutsRestrictedError(UserError):
+    pass
+
+
 Success = TypeVar("Success")
 # What a mutation's resolver returns: its success payload, or the UserError member of a domain
 # failure. The field's GraphQL type, `graphql_type=<Verb><Noun>Result`, says which errors it
@@ -198,6 +213,8 @@ _ERROR_TYPES: dict[str, type[UserError]] = {
     "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReusedError,
     "PAYMENT_FAILED": PaymentFailedError,
     "ALREADY_REPORTED": AlreadyReportedError,
+    "PAYMENTS_RESTRICTED": PaymentsRestrictedError,
+    "PAYOUTS_RESTRICTED": PayoutsRestrictedError,
 }
 
 # Types a union may not reference yet still belong in the schema, so clients can rely on them.

@@ -14,6 +14,7 @@ DOMAIN_MODULES = (
     "workers.realtime",
     "workers.notifications",
     "workers.analytics",
+    "workers.risk",
 )
 
 

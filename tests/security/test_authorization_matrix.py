@@ -43,6 +43,8 @@ TABLES = (
     "system_setting_versions",
     "content_reports",
     "analytics_events",
+    "risk_assessments",
+    "risk_restrictions",
 )
 
 
@@ -420,6 +422,16 @@ SELF_SERVICE: dict[str, Case] = {
         {},
         ADMINS_ONLY,
     ),
+    # Risk (issue 13): admins only.
+    "riskAssessment": Case(
+        "query ($id: ID!) { riskAssessment(userId: $id) { level } }", {"id": "@A"}, ADMINS_ONLY
+    ),
+    "riskAssessments": Case("{ riskAssessments { edges { node { score } } } }", {}, ADMINS_ONLY),
+    "takeRiskAction": Case(
+        f"mutation ($input: TakeRiskActionInput!) {{ takeRiskAction(input: $input) {RESULT} }}",
+        {"input": {"userId": "@A", "action": "FLAG", "reason": "matrix"}},
+        ADMINS_ONLY,
+    ),
     "markNotificationRead": Case(
         f"mutation ($id: ID!) {{ markNotificationRead(id: $id) {RESULT} }}",
         {"id": NO_SUCH_NOTIFICATION},
@@ -497,6 +509,10 @@ async def test_self_service_root_fields_by_actor(
         assert result == {"points": [{"value": 0}, {"value": 0}]}
     elif field == "analyticsFunnel":
         assert result == {"created": 0, "completedRate": None}
+    elif field == "riskAssessment":
+        assert result == {"level": "LOW"}
+    elif field == "riskAssessments":
+        assert result == {"edges": []}
     elif field == "adminUsers":
         assert result == {"totalCount": 4}
     elif field == "adminUser":

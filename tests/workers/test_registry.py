@@ -49,6 +49,7 @@ def test_production_workers_serve_only_production_modules() -> None:
         "workers.realtime",
         "workers.notifications",
         "workers.analytics",
+        "workers.risk",
     )
     assert list(selection.jobs) == [
         "system.noop",
@@ -66,6 +67,8 @@ def test_production_workers_serve_only_production_modules() -> None:
         "notifications.receipts",
         "analytics.rollup_hourly",
         "analytics.rollup_daily",
+        "risk.reassess_changed",
+        "risk.reassess_nightly",
     ]
     assert "testing.record" in load_selection(extra_modules=["tests.workers.entrypoints"]).jobs
 

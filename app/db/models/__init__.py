@@ -54,7 +54,13 @@ from app.db.models.payments import (
     PostingKind,
     WebhookEvent,
 )
-from app.db.models.risk import RiskAssessment, RiskLevel
+from app.db.models.risk import (
+    FingerprintKind,
+    RiskAssessment,
+    RiskFingerprint,
+    RiskLevel,
+    RiskRestriction,
+)
 from app.db.models.users import Role, User, UserStatus
 
 __all__ = [
@@ -76,6 +82,7 @@ __all__ = [
     "ConversationKind",
     "ConversationParticipant",
     "EventSource",
+    "FingerprintKind",
     "Granularity",
     "IdempotencyKey",
     "LedgerAccount",
@@ -105,7 +112,9 @@ __all__ = [
     "Review",
     "RevokedToken",
     "RiskAssessment",
+    "RiskFingerprint",
     "RiskLevel",
+    "RiskRestriction",
     "Role",
     "Submission",
     "SystemSetting",

@@ -278,6 +278,71 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_table(
+        "risk_fingerprints",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "CARD",
+                "DEVICE",
+                name="fingerprint_kind",
+                native_enum=False,
+                create_constraint=True,
+                length=8,
+            ),
+            nullable=False,
+        ),
+        sa.Column("value_hash", sa.String(length=64), nullable=False),
+        sa.Column(
+            "seen_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_risk_fingerprints_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", "kind", "value_hash", name=op.f("pk_risk_fingerprints")),
+    )
+    op.create_index(
+        "ix_risk_fingerprints_value", "risk_fingerprints", ["kind", "value_hash"], unique=False
+    )
+    op.create_table(
+        "risk_restrictions",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("flagged", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column(
+            "verification_required", sa.Boolean(), server_default=sa.text("false"), nullable=False
+        ),
+        sa.Column(
+            "payments_restricted", sa.Boolean(), server_default=sa.text("false"), nullable=False
+        ),
+        sa.Column(
+            "payouts_restricted", sa.Boolean(), server_default=sa.text("false"), nullable=False
+        ),
+        sa.Column("reason", sa.String(length=500), nullable=True),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("updated_by", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["updated_by"],
+            ["users.id"],
+            name=op.f("fk_risk_restrictions_updated_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_risk_restrictions_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_risk_restrictions")),
+    )
+    op.create_table(
         "system_setting_versions",
         sa.Column("key", sa.String(length=80), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -342,6 +407,9 @@ def downgrade() -> None:
     op.drop_column("bounties", "removed_at")
     op.drop_table("system_settings")
     op.drop_table("system_setting_versions")
+    op.drop_table("risk_restrictions")
+    op.drop_index("ix_risk_fingerprints_value", table_name="risk_fingerprints")
+    op.drop_table("risk_fingerprints")
     op.drop_index("ix_risk_assessments_level_score", table_name="risk_assessments")
     op.drop_table("risk_assessments")
     op.drop_index(
