@@ -29,6 +29,10 @@ BOUNTIES_COMPLETED = "bounties_completed"
 GMV = "gmv"  # minor units of completed bounties' rewards, one row per currency (`dimension`)
 MEDIAN_SECONDS_TO_ACCEPT = "median_seconds_to_accept"  # published -> assigned
 MEDIAN_SECONDS_TO_COMPLETE = "median_seconds_to_complete"  # published -> completed
+BOUNTIES_ENTERED = "bounties_entered"  # transitions into each status (`dimension`)
+PLATFORM_REVENUE = "platform_revenue"  # fees posted (ledger), per currency
+PAYOUTS = "payouts"  # payouts paid (ledger), per currency
+FUNDED = "funded"  # rewards funded into held accounts (ledger), per currency
 COUNTED = (
     ACTIVE_USERS, SIGNUPS, BOUNTIES_CREATED, BOUNTIES_FUNDED, BOUNTIES_ACCEPTED, BOUNTIES_COMPLETED,
 )  # fmt: skip
@@ -85,6 +89,22 @@ fresh AS (
     UNION ALL
     SELECT 'gmv', properties ->> 'currency', sum((properties ->> 'amount')::bigint)
     FROM ev WHERE name = 'bounty.completed' GROUP BY properties ->> 'currency'
+    UNION ALL
+    SELECT 'bounties_entered', upper(substr(name, 8)), count(*)
+    FROM ev WHERE name LIKE 'bounty.%' GROUP BY name
+    UNION ALL
+    SELECT CASE WHEN p.kind = 'RELEASE' THEN 'platform_revenue'
+                WHEN p.kind = 'PAYOUT_PAID' THEN 'payouts'
+                ELSE 'funded' END,
+           e.currency, sum(e.amount)
+    FROM ledger_postings AS p
+    JOIN ledger_entries AS e ON e.posting_id = p.id
+    JOIN ledger_accounts AS a ON a.id = e.account_id
+    WHERE p.created_at >= CAST(:start AS timestamptz) AND p.created_at < CAST(:end AS timestamptz)
+      AND ((p.kind = 'RELEASE' AND a.kind = 'FEES')
+        OR (p.kind = 'PAYOUT_PAID' AND a.kind = 'CLEARING')
+        OR (p.kind = 'FUNDING' AND a.kind = 'HELD'))
+    GROUP BY 1, e.currency
 ),
 gone AS (
     DELETE FROM analytics_rollups AS r

@@ -381,6 +381,12 @@ SELF_SERVICE: dict[str, Case] = {
         {**dict.fromkeys(ACTORS, "NOT_FOUND"), "anonymous": "UNAUTHENTICATED"},
     ),
     # Admin (issue 13): admins only; moderators get FORBIDDEN like plain users.
+    "adminDashboard": Case(
+        '{ adminDashboard(from: "2026-11-01T00:00:00Z", to: "2026-11-02T00:00:00Z") '
+        "{ usersTotal disputeRate } }",
+        {},
+        ADMINS_ONLY,
+    ),
     "adminUsers": Case("{ adminUsers { totalCount } }", {}, ADMINS_ONLY),
     "adminUser": Case(
         "query ($id: ID!) { adminUser(id: $id) { email } }", {"id": "@A"}, ADMINS_ONLY
@@ -513,6 +519,8 @@ async def test_self_service_root_fields_by_actor(
         assert result == {"level": "LOW"}
     elif field == "riskAssessments":
         assert result == {"edges": []}
+    elif field == "adminDashboard":
+        assert result == {"usersTotal": 4, "disputeRate": None}
     elif field == "adminUsers":
         assert result == {"totalCount": 4}
     elif field == "adminUser":

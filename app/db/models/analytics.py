@@ -74,7 +74,7 @@ class AnalyticsRollup(SQLModel, table=True):
         sa_column=sa.Column(sa.DateTime(timezone=True), primary_key=True)
     )
     dimension: str = Field(
-        default="", sa_column=sa.Column(sa.String(16), primary_key=True, server_default="")
+        default="", sa_column=sa.Column(sa.String(24), primary_key=True, server_default="")
     )
     value: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     computed_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())

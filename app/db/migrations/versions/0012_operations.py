@@ -111,7 +111,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("bucket_start", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("dimension", sa.String(length=16), server_default="", nullable=False),
+        sa.Column("dimension", sa.String(length=24), server_default="", nullable=False),
         sa.Column("value", sa.BigInteger(), nullable=False),
         sa.Column(
             "computed_at",
@@ -384,6 +384,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_system_settings")),
     )
     op.add_column("bounties", sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(
+        "ix_ledger_postings_created_brin",
+        "ledger_postings",
+        ["created_at"],
+        unique=False,
+        postgresql_using="brin",
+    )
     op.add_column("messages", sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("reviews", sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column(
@@ -404,6 +411,9 @@ def downgrade() -> None:
     op.drop_column("users", "profile_removed_at")
     op.drop_column("reviews", "removed_at")
     op.drop_column("messages", "removed_at")
+    op.drop_index(
+        "ix_ledger_postings_created_brin", table_name="ledger_postings", postgresql_using="brin"
+    )
     op.drop_column("bounties", "removed_at")
     op.drop_table("system_settings")
     op.drop_table("system_setting_versions")
