@@ -12,14 +12,18 @@ from schema.context import Info
 from schema.errors import BAD_USER_INPUT, ApiError, Result
 from schema.pagination import Connection
 from schema.risk import (
+    CategoryPolicyEntry,
     RiskAssessment,
     RiskRestrictions,
+    SetCategoryPolicyInput,
+    SetCategoryPolicyResult,
+    SetCategoryPolicySuccess,
     TakeRiskActionInput,
     TakeRiskActionResult,
     TakeRiskActionSuccess,
 )
 from services.errors import InvalidInput, NotFound
-from services.risk import actions, assessments
+from services.risk import actions, assessments, categories
 from services.unit_of_work import UnitOfWork
 
 
@@ -63,6 +67,16 @@ class RiskQueries:
             raise ApiError(error.message, BAD_USER_INPUT, field=error.field) from error
         return Connection.from_page(page, RiskAssessment.from_row)
 
+    @strawberry.field(
+        description="Every bounty category with its policy. Admins only.",
+        permission_classes=[IsAdmin],
+    )
+    async def category_policies(self, info: Info) -> list[CategoryPolicyEntry]:
+        rows = await categories.category_policies(
+            info.context.session_factory, require_viewer(info)
+        )
+        return [CategoryPolicyEntry.from_row(row) for row in rows]
+
 
 @strawberry.type
 class RiskMutations:
@@ -89,5 +103,28 @@ class RiskMutations:
                 meta=meta,
             )
             return TakeRiskActionSuccess(restrictions=RiskRestrictions.from_row(row))
+
+        return await mutate(info, run)
+
+    @strawberry.mutation(
+        description="Set a category ALLOWED, RESTRICTED or PROHIBITED (audited). Admins only.",
+        permission_classes=[IsAdmin],
+        graphql_type=SetCategoryPolicyResult,
+    )
+    async def set_category_policy(
+        self, info: Info, input: SetCategoryPolicyInput
+    ) -> Result[SetCategoryPolicySuccess]:
+        viewer, meta = require_viewer(info), request_meta(info)
+
+        async def run(work: UnitOfWork) -> SetCategoryPolicySuccess:
+            row = await categories.set_category_policy(
+                work,
+                viewer,
+                slug=input.category,
+                policy=input.policy,
+                reason=input.reason,
+                meta=meta,
+            )
+            return SetCategoryPolicySuccess(entry=CategoryPolicyEntry.from_row(row))
 
         return await mutate(info, run)

@@ -11,6 +11,8 @@ from schema.errors import (
     AccountSuspendedError,
     AlreadyAppliedError,
     AlreadyReviewedError,
+    CategoryProhibitedError,
+    CategoryReviewPendingError,
     IdempotencyKeyReusedError,
     InvalidImageError,
     InvalidInputError,
@@ -56,9 +58,16 @@ _PAYMENT = (
     | IdempotencyKeyReusedError
     | PaymentFailedError
     | PaymentsRestrictedError
+    | CategoryProhibitedError
+    | CategoryReviewPendingError
 )
 _ACTION = (
-    BountySuccess | InvalidInputError | NotFoundError | NotAllowedError | InvalidTransitionError
+    BountySuccess
+    | InvalidInputError
+    | NotFoundError
+    | NotAllowedError
+    | InvalidTransitionError
+    | CategoryProhibitedError
 )
 _IMAGE = (
     BountyImageSuccess
@@ -71,7 +80,11 @@ _IMAGE = (
 _APPLICATION = ApplicationSuccess | NotFoundError | NotAllowedError | InvalidTransitionError
 
 CreateBountyResult = Annotated[
-    BountySuccess | InvalidInputError | AccountSuspendedError | IdempotencyKeyReusedError,
+    BountySuccess
+    | InvalidInputError
+    | AccountSuspendedError
+    | IdempotencyKeyReusedError
+    | CategoryProhibitedError,
     strawberry.union("CreateBountyResult"),
 ]
 UpdateBountyResult = Annotated[_ACTION, strawberry.union("UpdateBountyResult")]

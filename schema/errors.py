@@ -43,6 +43,8 @@ class ErrorCode(Enum):
     # Risk
     PAYMENTS_RESTRICTED = "PAYMENTS_RESTRICTED"
     PAYOUTS_RESTRICTED = "PAYOUTS_RESTRICTED"
+    CATEGORY_PROHIBITED = "CATEGORY_PROHIBITED"
+    CATEGORY_REVIEW_PENDING = "CATEGORY_REVIEW_PENDING"
 
 
 @strawberry.interface(description="An expected failure of a mutation, returned as data.")
@@ -184,6 +186,19 @@ class PayoutsRestrictedError(UserError):
     pass
 
 
+@strawberry.type(description="The category is prohibited on BountyExpo.")
+class CategoryProhibitedError(UserError):
+    pass
+
+
+@strawberry.type(
+    description="The category is restricted: a moderator reviews the bounty before it is "
+    "published. Publish again once it is approved."
+)
+class CategoryReviewPendingError(UserError):
+    pass
+
+
 Success = TypeVar("Success")
 # What a mutation's resolver returns: its success payload, or the UserError member of a domain
 # failure. The field's GraphQL type, `graphql_type=<Verb><Noun>Result`, says which errors it
@@ -215,6 +230,8 @@ _ERROR_TYPES: dict[str, type[UserError]] = {
     "ALREADY_REPORTED": AlreadyReportedError,
     "PAYMENTS_RESTRICTED": PaymentsRestrictedError,
     "PAYOUTS_RESTRICTED": PayoutsRestrictedError,
+    "CATEGORY_PROHIBITED": CategoryProhibitedError,
+    "CATEGORY_REVIEW_PENDING": CategoryReviewPendingError,
 }
 
 # Types a union may not reference yet still belong in the schema, so clients can rely on them.

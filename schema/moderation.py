@@ -64,7 +64,7 @@ class ContentReport:
     @strawberry.field(description="Who reported it. Staff only; null for the reporter.")
     async def reporter(self, info: Info) -> User | None:
         viewer = info.context.viewer
-        if viewer is None or not viewer.is_staff:
+        if viewer is None or not viewer.is_staff or self.row.reporter_id is None:
             return None
         row = await info.context.loaders.user_by_id.load(self.row.reporter_id)
         return User.from_row(row) if row is not None else None

@@ -8,16 +8,22 @@ from typing import Annotated, Self
 import strawberry
 from strawberry import relay
 
+from app.db.models import CategoryPolicy, RiskLevel
 from app.db.models import RiskAssessment as AssessmentRow
-from app.db.models import RiskLevel
 from app.db.models import RiskRestriction as RestrictionRow
 from schema.context import Info
 from schema.errors import InvalidInputError, NotAllowedError, NotFoundError
 from schema.users import User
+from services.risk import categories
 from services.risk.actions import RiskAction
 
 strawberry.enum(RiskLevel, description="LOW < 25 <= MEDIUM < 50 <= HIGH < 75 <= CRITICAL (score).")
 strawberry.enum(RiskAction, description="What an admin does about a user's risk.")
+strawberry.enum(
+    CategoryPolicy,
+    description="ALLOWED; RESTRICTED: a moderator reviews each bounty before it is published; "
+    "PROHIBITED: refused.",
+)
 
 __all__ = ["RiskLevel"]
 
@@ -97,4 +103,34 @@ class TakeRiskActionSuccess:
 TakeRiskActionResult = Annotated[
     TakeRiskActionSuccess | NotFoundError | NotAllowedError | InvalidInputError,
     strawberry.union("TakeRiskActionResult"),
+]
+
+
+@strawberry.type(description="A bounty category and the policy admins set for it.")
+class CategoryPolicyEntry:
+    category: str
+    name: str
+    policy: CategoryPolicy
+    reason: str | None
+
+    @classmethod
+    def from_row(cls, row: categories.CategoryPolicyRow) -> Self:
+        return cls(category=row.slug, name=row.name, policy=row.policy, reason=row.reason)
+
+
+@strawberry.input
+class SetCategoryPolicyInput:
+    category: str
+    policy: CategoryPolicy
+    reason: str | None = None
+
+
+@strawberry.type
+class SetCategoryPolicySuccess:
+    entry: CategoryPolicyEntry
+
+
+SetCategoryPolicyResult = Annotated[
+    SetCategoryPolicySuccess | NotFoundError | InvalidInputError,
+    strawberry.union("SetCategoryPolicyResult"),
 ]

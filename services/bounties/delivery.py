@@ -23,6 +23,7 @@ from services.bounties.errors import PaymentFailed
 from services.bounties.lifecycle import BountyState
 from services.errors import InvalidInput, NotAllowed
 from services.payments import Payments, PaymentStatus
+from services.risk import categories
 from services.risk import checks as risk_checks
 from services.risk.checks import MoneyAction
 from services.unit_of_work import UnitOfWork
@@ -71,6 +72,7 @@ async def publish(
     work: UnitOfWork, viewer: Viewer, *, payments: Payments, bounty_id: uuid.UUID, key: str
 ) -> uuid.UUID:
     """DRAFT -> FUNDING_PENDING, fund the reward, -> OPEN once the funds are held."""
+    await categories.check_publish(work, viewer, bounty_id)
 
     async def run() -> BountyState:
         state = await lifecycle.load_state(work.session, viewer, bounty_id)

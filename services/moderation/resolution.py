@@ -74,7 +74,7 @@ async def resolve_report(
         .returning(c.id, c.reporter_id)
         .execution_options(synchronize_session=False)
     )
-    reporters = {row.reporter_id for row in closed}
+    reporters = {row.reporter_id for row in closed if row.reporter_id is not None}
     kind = report.target_type.value.lower()
     if action is A.REMOVE_CONTENT:
         await targets.remove(session, report.target_type, report.target_id, now)

@@ -45,6 +45,7 @@ TABLES = (
     "analytics_events",
     "risk_assessments",
     "risk_restrictions",
+    "category_policies",
 )
 
 
@@ -438,6 +439,13 @@ SELF_SERVICE: dict[str, Case] = {
         {"input": {"userId": "@A", "action": "FLAG", "reason": "matrix"}},
         ADMINS_ONLY,
     ),
+    "categoryPolicies": Case("{ categoryPolicies { category } }", {}, ADMINS_ONLY),
+    "setCategoryPolicy": Case(
+        "mutation ($input: SetCategoryPolicyInput!) "
+        f"{{ setCategoryPolicy(input: $input) {RESULT} }}",
+        {"input": {"category": "handyman", "policy": "RESTRICTED"}},
+        ADMINS_ONLY,
+    ),
     "markNotificationRead": Case(
         f"mutation ($id: ID!) {{ markNotificationRead(id: $id) {RESULT} }}",
         {"id": NO_SUCH_NOTIFICATION},
@@ -521,6 +529,8 @@ async def test_self_service_root_fields_by_actor(
         assert result == {"edges": []}
     elif field == "adminDashboard":
         assert result == {"usersTotal": 4, "disputeRate": None}
+    elif field == "categoryPolicies":
+        assert {"category": "handyman"} in result
     elif field == "adminUsers":
         assert result == {"totalCount": 4}
     elif field == "adminUser":

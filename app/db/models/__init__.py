@@ -55,6 +55,8 @@ from app.db.models.payments import (
     WebhookEvent,
 )
 from app.db.models.risk import (
+    CategoryPolicy,
+    CategoryRule,
     FingerprintKind,
     RiskAssessment,
     RiskFingerprint,
@@ -76,6 +78,8 @@ __all__ = [
     "BountyHistory",
     "BountyImage",
     "BountyStatus",
+    "CategoryPolicy",
+    "CategoryRule",
     "Channel",
     "ContentReport",
     "Conversation",

@@ -104,3 +104,30 @@ class RiskFingerprint(SQLModel, table=True):
     )
     value_hash: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
     seen_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
+
+
+class CategoryPolicy(StrEnum):
+    ALLOWED = "ALLOWED"
+    RESTRICTED = "RESTRICTED"  # a moderator reviews each bounty before it is published
+    PROHIBITED = "PROHIBITED"  # refused
+
+
+class CategoryRule(SQLModel, table=True):
+    """An admin's policy for a bounty category; a category without a row is ALLOWED."""
+
+    __tablename__ = "category_policies"
+
+    slug: str = Field(
+        sa_column=sa.Column(
+            sa.String(40), sa.ForeignKey("bounty_categories.slug"), primary_key=True
+        )
+    )
+    policy: CategoryPolicy = Field(
+        default=CategoryPolicy.ALLOWED,
+        sa_column=enum_column(CategoryPolicy, "category_policy", CategoryPolicy.ALLOWED),
+    )
+    reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
+    updated_by: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    )

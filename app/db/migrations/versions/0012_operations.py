@@ -124,9 +124,47 @@ def upgrade() -> None:
         ),
     )
     op.create_table(
+        "category_policies",
+        sa.Column("slug", sa.String(length=40), nullable=False),
+        sa.Column(
+            "policy",
+            sa.Enum(
+                "ALLOWED",
+                "RESTRICTED",
+                "PROHIBITED",
+                name="category_policy",
+                native_enum=False,
+                create_constraint=True,
+                length=16,
+            ),
+            server_default="ALLOWED",
+            nullable=False,
+        ),
+        sa.Column("reason", sa.String(length=500), nullable=True),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("updated_by", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["slug"],
+            ["bounty_categories.slug"],
+            name=op.f("fk_category_policies_slug_bounty_categories"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["updated_by"],
+            ["users.id"],
+            name=op.f("fk_category_policies_updated_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("slug", name=op.f("pk_category_policies")),
+    )
+    op.create_table(
         "content_reports",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("reporter_id", sa.Uuid(), nullable=False),
+        sa.Column("reporter_id", sa.Uuid(), nullable=True),
         sa.Column(
             "target_type",
             sa.Enum(
@@ -430,6 +468,7 @@ def downgrade() -> None:
     op.drop_index("ix_content_reports_queue", table_name="content_reports")
     op.drop_index(op.f("ix_content_reports_author_id"), table_name="content_reports")
     op.drop_table("content_reports")
+    op.drop_table("category_policies")
     op.drop_table("analytics_rollups")
     op.drop_index("ix_analytics_events_user_id", table_name="analytics_events")
     op.drop_index(
