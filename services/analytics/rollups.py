@@ -38,18 +38,29 @@ COUNTED = (
 )  # fmt: skip
 
 _ROLLUP = text("""
-WITH ev AS (
-    SELECT name, user_id, properties, received_at FROM analytics_events
-    WHERE received_at >= CAST(:start AS timestamptz) AND received_at < CAST(:end AS timestamptz)
-),
-counts AS (
-    SELECT count(DISTINCT user_id) AS active_users,
-           count(*) FILTER (WHERE name = 'user.signed_up') AS signups,
+WITH counts AS (
+    SELECT count(*) FILTER (WHERE name = 'user.signed_up') AS signups,
            count(*) FILTER (WHERE name = 'bounty.created') AS bounties_created,
            count(*) FILTER (WHERE name = 'bounty.open') AS bounties_funded,
            count(*) FILTER (WHERE name = 'bounty.assigned') AS bounties_accepted,
            count(*) FILTER (WHERE name = 'bounty.completed') AS bounties_completed
-    FROM ev
+    FROM analytics_events
+    WHERE received_at >= CAST(:start AS timestamptz) AND received_at < CAST(:end AS timestamptz)
+      AND source = 'SERVER'
+),
+-- DISTINCT in a subquery hashes; count(DISTINCT ...) would sort the bucket's events.
+actives AS (
+    SELECT count(*) AS active_users FROM (
+        SELECT DISTINCT user_id FROM analytics_events
+        WHERE received_at >= CAST(:start AS timestamptz)
+          AND received_at < CAST(:end AS timestamptz) AND user_id IS NOT NULL
+    ) AS present
+),
+-- The bucket's server-side bounty events: few, with the properties the money metrics need.
+ev AS (
+    SELECT name, user_id, properties, received_at FROM analytics_events
+    WHERE received_at >= CAST(:start AS timestamptz) AND received_at < CAST(:end AS timestamptz)
+      AND source = 'SERVER' AND name LIKE 'bounty.%'
 ),
 times AS (
     SELECT percentile_cont(0.5) WITHIN GROUP (
@@ -73,8 +84,8 @@ windows AS (
 ),
 fresh AS (
     SELECT m.metric, m.dimension, m.value
-    FROM counts, times, windows, LATERAL (VALUES
-        ('active_users', '', counts.active_users),
+    FROM counts, actives, times, windows, LATERAL (VALUES
+        ('active_users', '', actives.active_users),
         ('signups', '', counts.signups),
         ('bounties_created', '', counts.bounties_created),
         ('bounties_funded', '', counts.bounties_funded),
@@ -141,6 +152,8 @@ async def rollup(session_factory: SessionFactory, granularity: Granularity, star
     """Recompute one bucket; the number of rollup rows it changed (0 on an unchanged re-run)."""
     start = bucket_of(start, granularity)
     async with session_factory() as session, session.begin():
+        # A bucket's distinct users hash in memory rather than spill to disk.
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
         changed = await session.scalar(
             _ROLLUP,
             {"granularity": granularity.value, "start": start, "end": start + STEP[granularity]},
