@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy import ColumnElement, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engine import SessionFactory
@@ -95,8 +95,27 @@ async def track_events(
         for index, event in enumerate(events)
     ]
     if enabled:
-        await work.session.execute(insert(AnalyticsEvent), rows)
+        # One statement whatever the batch: arrays unnested server side (no per-row binds).
+        await work.session.execute(
+            _INSERT_BATCH,
+            {
+                "names": [row["name"] for row in rows],
+                "properties": [orjson.dumps(row["properties"]).decode() for row in rows],
+                "client_at": [row["client_at"] for row in rows],
+                "user_id": viewer.user_id,
+                "received_at": now,
+            },
+        )
     return len(rows)
+
+
+_INSERT_BATCH = text("""
+INSERT INTO analytics_events (name, source, user_id, properties, client_at, received_at)
+SELECT event.name, 'CLIENT', CAST(:user_id AS uuid), CAST(event.properties AS jsonb),
+       event.client_at, CAST(:received_at AS timestamptz)
+FROM unnest(CAST(:names AS varchar[]), CAST(:properties AS text[]),
+            CAST(:client_at AS timestamptz[])) AS event (name, properties, client_at)
+""")
 
 
 def record(session: AsyncSession, name: str, user_id: uuid.UUID | None, **properties: Any) -> None:
