@@ -166,10 +166,9 @@ async def _seed_rollups(url: str, days: int) -> None:
         rng = random.Random(7)
         for day in range(days):
             start = end - timedelta(days=day + 1)
-            for metric in ("signups", "gmv", "platform_revenue", "payouts", "active_users"):
-                for dimension in (
-                    ("USD", "EUR") if metric not in ("signups", "active_users") else ("",)
-                ):
+            for metric in ("signups", "gmv", "platform_revenue", "payouts", "users_total"):
+                plain = metric in ("signups", "users_total")
+                for dimension in ("",) if plain else ("USD", "EUR"):
                     rows.append((metric, "DAY", start, dimension, rng.randrange(1, 10**6)))
             for status in ("CREATED", "OPEN", "ASSIGNED", "SUBMITTED", "COMPLETED", "DISPUTED"):
                 rows.append(("bounties_entered", "DAY", start, status, rng.randrange(1, 500)))

@@ -235,7 +235,9 @@ class StatusCount:
 class AdminDashboard:
     from_: datetime = strawberry.field(name="from")
     to: datetime
-    users_total: int = strawberry.field(description="Accounts not deleted, now.")
+    users_total: int = strawberry.field(
+        description="Accounts not deleted at the end of the last rolled-up day of the range."
+    )
     new_users: int = strawberry.field(description="Sign-ups in the range.")
     active_posters: int = strawberry.field(
         description="Users who created, funded or approved a bounty in the range."

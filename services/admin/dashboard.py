@@ -1,9 +1,10 @@
 """The admin dashboard for a date range: from the daily rollups and ledger balances only.
 
-Flows over the range (new users, bounties entering each status, GMV, platform revenue,
-payouts, the dispute rate) are sums of DAY rollups; held funds are the ledger's HELD balances
-now; active posters and hunters are distinct users of a few server-side events in the range
-(the events' BRIN index on `received_at` bounds that read to the range's pages).
+Users total is the last DAY rollup's count in the range. Flows over the range (new users,
+bounties entering each status, GMV, platform revenue, payouts, the dispute rate) are sums of
+DAY rollups; held funds are the ledger's HELD balances now; active posters and hunters are
+distinct users of a few server-side events in the range (their (name, id) index and the BRIN
+index on `received_at` bound that read to the range).
 """
 
 from __future__ import annotations
@@ -58,7 +59,12 @@ UNION ALL
 SELECT 'held', 'held', currency, sum(balance)::bigint FROM ledger_accounts
 WHERE kind = 'HELD' GROUP BY currency
 UNION ALL
-SELECT 'users', 'users', '', count(*) FROM users WHERE status <> 'DELETED'
+SELECT 'users', 'users', '', (
+    SELECT value FROM analytics_rollups
+    WHERE metric = 'users_total' AND granularity = 'DAY' AND dimension = ''
+      AND bucket_start < CAST(:until AS timestamptz)
+    ORDER BY bucket_start DESC LIMIT 1
+)
 UNION ALL
 SELECT 'active', 'posters', '', count(DISTINCT user_id) FROM analytics_events
 WHERE received_at >= CAST(:since AS timestamptz) AND received_at < CAST(:until AS timestamptz)

@@ -21,6 +21,7 @@ STEP = {Granularity.HOUR: timedelta(hours=1), Granularity.DAY: timedelta(days=1)
 ACTIVE_USERS = "active_users"
 WAU = "wau"  # DAY buckets only: distinct users over the 7 days ending with the bucket
 MAU = "mau"  # DAY buckets only: over the 30 days ending with the bucket
+USERS_TOTAL = "users_total"  # DAY buckets only: accounts (not deleted) at the bucket's end
 SIGNUPS = "signups"
 BOUNTIES_CREATED = "bounties_created"
 BOUNTIES_FUNDED = "bounties_funded"
@@ -94,6 +95,10 @@ fresh AS (
         ('median_seconds_to_accept', '', round(times.to_accept)::bigint),
         ('median_seconds_to_complete', '', round(times.to_complete)::bigint),
         ('wau', '', CASE WHEN CAST(:granularity AS text) = 'DAY' THEN windows.wau END),
+        ('users_total', '', CASE WHEN CAST(:granularity AS text) = 'DAY' THEN (
+            SELECT count(*) FROM users
+            WHERE status <> 'DELETED' AND created_at < CAST(:end AS timestamptz)
+        ) END),
         ('mau', '', CASE WHEN CAST(:granularity AS text) = 'DAY' THEN windows.mau END)
     ) AS m (metric, dimension, value)
     WHERE m.value IS NOT NULL
