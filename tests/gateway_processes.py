@@ -45,7 +45,8 @@ class Gateway:
 
 
 @contextlib.contextmanager
-def gateway_process(database_url: str, log: Path, **env: str) -> Iterator[Gateway]:
+def gateway_process(database_url: str, log: Path, *arguments: str, **env: str) -> Iterator[Gateway]:
+    """`bountyexpo serve` on a free port (extra `arguments` such as `--workers 2`)."""
     port = free_port()
     environment = {
         **os.environ,
@@ -58,7 +59,7 @@ def gateway_process(database_url: str, log: Path, **env: str) -> Iterator[Gatewa
     }
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(BOUNTYEXPO), "serve", "--port", str(port)],
+            [str(BOUNTYEXPO), "serve", "--port", str(port), *arguments],
             env=environment,
             cwd=ROOT,
             stdout=output,
