@@ -50,7 +50,9 @@ def ensure_venv(*, strict: bool = True) -> None:
     subprocess.run([*pip, "install", "--no-deps", "-e", str(ROOT)], check=True)
     if subprocess.run([*pip, "check"]).returncode != 0:
         if strict:
-            sys.exit("requirements/dev.lock lacks what pyproject.toml asks for: python3 dev.py lock")
+            sys.exit(
+                "requirements/dev.lock lacks what pyproject.toml asks for: python3 dev.py lock"
+            )
         return  # `lock` is about to fix it
     STAMP.write_text(wanted)
 
@@ -82,7 +84,9 @@ def lock(check: bool) -> int:
 
 def _pins(text: str) -> list[str]:
     """The lock without its comments (the header names the output path)."""
-    return [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def main() -> int:  # noqa: RET503  (os.execv does not return)
