@@ -31,6 +31,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from app import http_protocol, request_bodies
 from app.broker import Broker
 from app.db.engine import SessionFactory
+from app.execution import executor_class
 from app.graphiql import graphiql_response
 from app.graphql_errors import ErrorFormatter
 from app.middleware import request_id_of
@@ -142,6 +143,7 @@ def build_schema(
             hide_suggestions=settings is not None and not settings.field_suggestions_enabled,
         ),
         operation_timeout=settings.operation_timeout_seconds if settings else None,
+        execution_context_class=executor_class(settings),
         config=StrawberryConfig(
             auto_camel_case=True,
             batching_config=batching,

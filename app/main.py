@@ -20,6 +20,7 @@ from app.db.database import open_database
 from app.db.migrate import upgrade_to_head
 from app.graphiql import graphiql_routes
 from app.graphql import GatewayView, build_schema
+from app.load_shedding import LoadSheddingMiddleware
 from app.media import media_routes
 from app.middleware import RequestIdMiddleware
 from app.monitoring.detailed import (
@@ -138,6 +139,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         metrics_enabled=settings.metrics_enabled,
     )
     middleware = [observability, Middleware(RequestIdMiddleware)]
+    if settings.shed_max_in_flight:
+        # Early: a shed request costs next to nothing (no CORS, headers or rate-limit round trip).
+        middleware.append(Middleware(LoadSheddingMiddleware, settings=settings))
     if settings.allowed_origins:
         middleware.append(
             Middleware(

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
+    # The platform's share of a released reward, in basis points (1000 = 10%), recorded on each
+    # bounty when it is funded.
+    platform_fee_bps: int = Field(default=1000, ge=0, le=5000)
 
     # None means "on outside production".
     graphiql: bool | None = None
@@ -143,6 +146,10 @@ class Settings(BaseSettings):
     introspection_max_cost: int = Field(default=100_000, ge=1)
     operation_timeout_seconds: float = Field(default=10.0, gt=0)
     batching: bool = False
+    # Operations run on the compiled executor (app/execution/); false: graphql-core's.
+    compiled_execution: bool = True
+    # Run every operation on both executors and fail it if they differ (tests, not production).
+    execution_check: bool = False
     batch_max_operations: int = Field(default=10, ge=1, le=100)
     # None means "hidden in production": "Did you mean ...?" in validation errors.
     field_suggestions: bool | None = None
@@ -153,6 +160,12 @@ class Settings(BaseSettings):
     rate_limit_cost_unit: int = Field(default=100, ge=1)
     rate_limit_payments_per_minute: int = Field(default=10, ge=1)
     rate_limit_events_per_minute: int = Field(default=120, ge=1)
+    # Load shedding (app/load_shedding.py): HTTP requests served at once per process, how many
+    # more may wait and for how long; beyond, 503 with Retry-After. 0 in-flight turns it off.
+    shed_max_in_flight: int = Field(default=32, ge=0)
+    shed_queue_size: int = Field(default=64, ge=0)
+    shed_queue_timeout_seconds: float = Field(default=0.5, gt=0)
+    shed_retry_after_seconds: int = Field(default=1, ge=1)
     # "apq": Automatic Persisted Queries; "trusted": only registered operations run; "off".
     persisted_operations: Literal["off", "apq", "trusted"] = "apq"
     apq_ttl_seconds: int = Field(default=86_400, ge=60)

@@ -102,6 +102,17 @@ HTTP_IN_FLIGHT = Gauge(
     multiprocess_mode="livesum",
 )
 
+HTTP_SHED = Counter(
+    "bountyexpo_http_requests_shed_total",
+    "HTTP requests refused with 503 by load shedding: queue full, or no slot within the wait.",
+    ["reason"],
+)
+
+
+def record_shed_request(reason: str) -> None:
+    HTTP_SHED.labels(reason=reason).inc()
+
+
 # --- GraphQL ----------------------------------------------------------------------------------
 OPERATION_NAMES = BoundedLabel(500)
 GRAPHQL_OPERATIONS = Counter(
