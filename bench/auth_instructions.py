@@ -1,6 +1,7 @@
 """What a bearer token adds to a request, in instructions (callgrind), which noise cannot move.
 
     .venv/bin/python -m bench.auth_instructions [--requests 200] [--redis redis://127.0.0.1:6379/1]
+    .venv/bin/python -m bench.auth_instructions --cpu [--requests 500 --rounds 7]  # no valgrind
 
 Each configuration runs in its own process under `valgrind --tool=callgrind`, counting only the
 measured requests (`{ serverInfo { version } }` over ASGI, no sockets): anonymous, and with a
@@ -15,8 +16,10 @@ import argparse
 import asyncio
 import os
 import shutil
+import statistics
 import subprocess
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -124,14 +127,68 @@ async def child(label: str, requests: int, redis_url: str | None) -> None:
         await databases.drop_database(server, name)
 
 
+async def cpu_rounds(requests: int, rounds: int, redis_url: str | None) -> None:
+    """Without valgrind: process CPU time per request, both configurations in one process,
+    interleaved rounds (a noisy machine moves CPU time far less than wall time)."""
+    from app.db.models import Role
+    from app.main import create_app
+    from app.security.jwt import issue_access_token
+    from tests import databases
+    from tests.conftest import make_settings
+
+    server = databases.server_url()
+    name, url = await databases.create_test_database(server)
+    settings = make_settings(
+        database_url=url,
+        redis_url=redis_url,
+        rate_limits=True,
+        rate_limit_ip_per_15min=10**9,
+        rate_limit_user_per_minute=10**9,
+    )
+    token = issue_access_token(
+        settings, user_id=uuid.uuid4(), role=Role.USER, session_id=uuid.uuid4()
+    )
+    bearer = [(b"authorization", f"Bearer {token}".encode())]
+    app = create_app(settings, database_url=url)
+    results: dict[str, list[float]] = {"anonymous": [], "bearer": []}
+    try:
+        async with app.router.lifespan_context(app):
+            for headers in ([], bearer):
+                for _ in range(50):
+                    assert await call(app, headers) == 200
+            for _ in range(rounds):
+                for label, headers in (("anonymous", []), ("bearer", bearer)):
+                    started = time.process_time()
+                    for _ in range(requests):
+                        await call(app, headers)
+                    results[label].append((time.process_time() - started) / requests * 1e6)
+    finally:
+        await databases.drop_database(server, name)
+    anonymous = statistics.median(results["anonymous"])
+    with_token = statistics.median(results["bearer"])
+    where = "Redis" if redis_url else "in process"
+    print(
+        f"  limits {where:<10} anonymous {anonymous:7.1f} µs CPU   bearer {with_token:7.1f} µs CPU"
+        f"   overhead {(with_token / anonymous - 1) * 100:+5.1f}%   (median of {rounds} rounds"
+        f" of {requests})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--redis", default=None)
+    parser.add_argument("--cpu", action="store_true", help="process CPU time, no valgrind")
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         asyncio.run(child(args.child, args.requests, args.redis))
+        return
+    if args.cpu:
+        print("{ serverInfo } CPU per request (process time, interleaved rounds)")
+        for store in [None, *([args.redis] if args.redis else [])]:
+            asyncio.run(cpu_rounds(args.requests, args.rounds, store))
         return
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (Debian package valgrind)")
