@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"
+    # "json" (one object per line) or "text"; unset: json in production, text elsewhere.
+    log_format: Literal["json", "text"] | None = None
     # Unset: the Expo dev servers' origins in development (EXPO_DEV_ORIGINS), none otherwise.
     cors_origins: Annotated[tuple[str, ...] | None, NoDecode] = None
 
