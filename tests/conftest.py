@@ -29,6 +29,7 @@ from services.throttle import InProcessThrottle
 from tests import databases
 
 GraphQL = Callable[..., Awaitable[dict[str, Any]]]
+TEST_WEBHOOK_SECRET = "whsec_test_suite"
 TEST_MEDIA_DIR = Path(tempfile.gettempdir()) / f"bountyexpo-test-media-{os.getpid()}"
 
 
@@ -58,6 +59,7 @@ def make_settings(**overrides: Any) -> Settings:
         "media_dir": TEST_MEDIA_DIR,
         # Request-rate limits span a whole run in the shared app; their tests build their own.
         "rate_limits": False,
+        "stripe_webhook_secret": TEST_WEBHOOK_SECRET,
         **overrides,
     }
     return Settings(_env_file=None, **values)

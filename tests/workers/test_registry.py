@@ -48,6 +48,7 @@ def test_production_workers_serve_only_production_modules() -> None:
         "workers.bounties",
         "workers.realtime",
         "workers.notifications",
+        "workers.payments",
     )
     assert list(selection.jobs) == [
         "system.noop",
@@ -57,11 +58,15 @@ def test_production_workers_serve_only_production_modules() -> None:
         "notifications.message",
         "notifications.push",
         "notifications.email",
+        "payments.webhook",
+        "payments.refund",
+        "payments.cancel_intent",
     ]
     assert list(selection.schedules) == [
         "system.heartbeat",
         "bounties.expire",
         "notifications.receipts",
+        "payments.reconcile",
     ]
     assert "testing.record" in load_selection(extra_modules=["tests.workers.entrypoints"]).jobs
 
