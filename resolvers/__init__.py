@@ -15,6 +15,7 @@ from resolvers.notifications import (
     NotificationQueries,
     NotificationSubscriptions,
 )
+from resolvers.payments import PaymentQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.server import ServerQueries
 from resolvers.users import UserMutations, UserQueries
@@ -30,6 +31,7 @@ class Query(
     BountyQueries,
     MessagingQueries,
     NotificationQueries,
+    PaymentQueries,
 ):
     pass
 

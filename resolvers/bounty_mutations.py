@@ -212,7 +212,7 @@ class BountyMutations:
         return results.PublishBountySuccess(
             bounty=await fresh_bounty(info, bounty_id),
             payment=PaymentSheet(
-                status=PaymentStatus(sheet.status),
+                status=PaymentStatus[sheet.status],
                 payment_intent_id=sheet.payment_intent_id,
                 client_secret=sheet.client_secret,
                 customer_id=sheet.customer_id,
