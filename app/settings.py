@@ -58,8 +58,17 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=5_000, ge=0)
+    # A connection attempt to an unreachable PostgreSQL gives up after this (SERVICE_UNAVAILABLE).
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
 
     redis_url: str | None = None
+    # /health/ready answers 503 while Redis does not (when REDIS_URL is set).
+    readiness_requires_redis: bool = False
+    # Revocations are answered from memory (services/revocation_cache.py): reloaded from
+    # PostgreSQL every RESYNC seconds; older than STALENESS, lookups go to PostgreSQL (and fail
+    # closed when it does not answer).
+    revocation_resync_seconds: float = Field(default=1.0, gt=0)
+    revocation_staleness_seconds: float = Field(default=30.0, gt=0)
 
     jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
     jwt_issuer: str = "bountyexpo"
@@ -144,6 +153,10 @@ class Settings(BaseSettings):
     introspection_max_cost: int = Field(default=100_000, ge=1)
     operation_timeout_seconds: float = Field(default=10.0, gt=0)
     batching: bool = False
+    # Operations run on the compiled executor (app/execution/); false: graphql-core's.
+    compiled_execution: bool = True
+    # Run every operation on both executors and fail it if they differ (tests, not production).
+    execution_check: bool = False
     batch_max_operations: int = Field(default=10, ge=1, le=100)
     # None means "hidden in production": "Did you mean ...?" in validation errors.
     field_suggestions: bool | None = None
@@ -154,6 +167,12 @@ class Settings(BaseSettings):
     rate_limit_cost_unit: int = Field(default=100, ge=1)
     rate_limit_payments_per_minute: int = Field(default=10, ge=1)
     rate_limit_events_per_minute: int = Field(default=120, ge=1)
+    # Load shedding (app/load_shedding.py): HTTP requests served at once per process, how many
+    # more may wait and for how long; beyond, 503 with Retry-After. 0 in-flight turns it off.
+    shed_max_in_flight: int = Field(default=32, ge=0)
+    shed_queue_size: int = Field(default=64, ge=0)
+    shed_queue_timeout_seconds: float = Field(default=0.5, gt=0)
+    shed_retry_after_seconds: int = Field(default=1, ge=1)
     # "apq": Automatic Persisted Queries; "trusted": only registered operations run; "off".
     persisted_operations: Literal["off", "apq", "trusted"] = "apq"
     apq_ttl_seconds: int = Field(default=86_400, ge=60)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.accounts import AccountMutations
+from resolvers.admin import AdminMutations, AdminQueries
 from resolvers.bounties import BountyQueries, BountySubscriptions
 from resolvers.bounty_mutations import BountyMutations
 from resolvers.jobs import JobMutations, JobQueries
@@ -32,6 +33,7 @@ class Query(
     MessagingQueries,
     NotificationQueries,
     PaymentQueries,
+    AdminQueries,
 ):
     pass
 
@@ -45,6 +47,7 @@ class Mutation(
     BountyMutations,
     MessagingMutations,
     NotificationMutations,
+    AdminMutations,
 ):
     pass
 

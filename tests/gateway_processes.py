@@ -1,4 +1,5 @@
-"""Real `bountyexpo serve` processes on free ports, and WebSocket clients for them."""
+"""Real `bountyexpo serve` processes on free ports, WebSocket clients for them, and which of a
+gateway's uvicorn worker processes holds a given connection."""
 
 from __future__ import annotations
 
@@ -45,7 +46,9 @@ class Gateway:
 
 
 @contextlib.contextmanager
-def gateway_process(database_url: str, log: Path, **env: str) -> Iterator[Gateway]:
+def gateway_process(
+    database_url: str, log: Path, *, workers: int = 1, **env: str
+) -> Iterator[Gateway]:
     port = free_port()
     environment = {
         **os.environ,
@@ -58,7 +61,7 @@ def gateway_process(database_url: str, log: Path, **env: str) -> Iterator[Gatewa
     }
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(BOUNTYEXPO), "serve", "--port", str(port)],
+            [str(BOUNTYEXPO), "serve", "--port", str(port), "--workers", str(workers)],
             env=environment,
             cwd=ROOT,
             stdout=output,
@@ -117,3 +120,34 @@ async def next_for(ws: ClientConnection, operation_id: str, within: float = 20) 
                 await ws.send(json.dumps({"type": "pong"}))
             elif message.get("id") == operation_id:
                 return message
+
+
+def worker_pids(gateway: Gateway) -> list[int]:
+    """The uvicorn worker processes of a `--workers N` gateway (spawned children)."""
+    pid = gateway.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children if b"spawn_main" in _cmdline(int(child))]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def serving_pid(gateway: Gateway, client_port: int) -> int:
+    """Which worker process accepted the loopback connection from `client_port` (Linux: the
+    socket's inode in /proc/net/tcp, found among the workers' file descriptors)."""
+    wanted = f"0100007F:{gateway.port:04X} 0100007F:{client_port:04X}"
+    inode = next(
+        line.split()[9]
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+        if " ".join(line.split()[1:3]) == wanted
+    )
+    for pid in worker_pids(gateway):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return pid
+    raise AssertionError(f"no worker of the gateway holds the connection from :{client_port}")

@@ -102,6 +102,17 @@ HTTP_IN_FLIGHT = Gauge(
     multiprocess_mode="livesum",
 )
 
+HTTP_SHED = Counter(
+    "bountyexpo_http_requests_shed_total",
+    "HTTP requests refused with 503 by load shedding: queue full, or no slot within the wait.",
+    ["reason"],
+)
+
+
+def record_shed_request(reason: str) -> None:
+    HTTP_SHED.labels(reason=reason).inc()
+
+
 # --- GraphQL ----------------------------------------------------------------------------------
 OPERATION_NAMES = BoundedLabel(500)
 GRAPHQL_OPERATIONS = Counter(
@@ -188,6 +199,21 @@ REDIS_DURATION = Histogram(
     buckets=FAST_BUCKETS,
 )
 REDIS_ERRORS = Counter("bountyexpo_redis_errors_total", "Redis commands that failed.", ["command"])
+
+# --- Dependency outages ------------------------------------------------------------------------
+DEPENDENCIES = ("postgres", "redis")
+DEPENDENCY_UNAVAILABLE = Counter(
+    "bountyexpo_dependency_unavailable_total",
+    "Operations answered SERVICE_UNAVAILABLE because a dependency did not answer, by dependency"
+    " (apart from INTERNAL_SERVER_ERROR: these are outages to retry, not bugs).",
+    ["dependency"],
+)
+RATE_LIMITER_PAUSED = Gauge(
+    "bountyexpo_rate_limiter_paused",
+    "1 while the rate limiter stops asking Redis after a failure (buckets fail open or closed),"
+    " until a probe finds it answering again.",
+    multiprocess_mode="livemax",
+)
 
 # --- WebSocket --------------------------------------------------------------------------------
 WEBSOCKET_CONNECTIONS = Gauge(
@@ -403,3 +429,13 @@ def record_deliveries(field: str, count: int, published_at: object) -> None:
         MESSAGES_DELIVERED.inc(count)
     if isinstance(published_at, int | float):
         PUBLISH_TO_DELIVER.observe(max(0.0, time.time() - published_at))
+
+
+def record_dependency_unavailable(dependency: str) -> None:
+    if dependency not in DEPENDENCIES:
+        raise ValueError(f"unknown dependency {dependency!r}")
+    DEPENDENCY_UNAVAILABLE.labels(dependency).inc()
+
+
+def record_rate_limiter_paused(paused: bool) -> None:
+    RATE_LIMITER_PAUSED.set(1 if paused else 0)

@@ -15,6 +15,7 @@ webhooks    provider events: verified, stored once by id, applied once by a job
 reconcile   re-drives operations a crash or an outage left between phases
 """
 
+from services.payments.interface import Payments, payments_for
 from services.payments.money import Money
 
-__all__ = ["Money"]
+__all__ = ["Money", "Payments", "payments_for"]

@@ -1,5 +1,6 @@
 """SQLModel tables, one module per domain. Importing this package registers every table."""
 
+from app.db.models.admin import SystemSetting, SystemSettingVersion
 from app.db.models.base import metadata
 from app.db.models.bounties import (
     Application,
@@ -19,6 +20,13 @@ from app.db.models.messaging import (
     ConversationKind,
     ConversationParticipant,
     Message,
+)
+from app.db.models.moderation import (
+    ContentReport,
+    ModerationAction,
+    ReportReason,
+    ReportStatus,
+    ReportTarget,
 )
 from app.db.models.notifications import (
     Channel,
@@ -45,6 +53,7 @@ from app.db.models.payments import (
     PostingKind,
     WebhookEvent,
 )
+from app.db.models.risk import RiskAssessment, RiskLevel
 from app.db.models.users import Role, User, UserStatus
 
 __all__ = [
@@ -59,6 +68,7 @@ __all__ = [
     "BountyImage",
     "BountyStatus",
     "Channel",
+    "ContentReport",
     "Conversation",
     "ConversationKind",
     "ConversationParticipant",
@@ -67,6 +77,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerPosting",
     "Message",
+    "ModerationAction",
     "Notification",
     "NotificationPreference",
     "NotificationSettings",
@@ -83,10 +94,17 @@ __all__ = [
     "PushStatus",
     "PushToken",
     "RefreshToken",
+    "ReportReason",
+    "ReportStatus",
+    "ReportTarget",
     "Review",
     "RevokedToken",
+    "RiskAssessment",
+    "RiskLevel",
     "Role",
     "Submission",
+    "SystemSetting",
+    "SystemSettingVersion",
     "User",
     "UserStatus",
     "WebhookEvent",

@@ -114,6 +114,10 @@ class Bounty(SQLModel, table=True):
     funding_failure: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=updated_at_column())
+    # Set when a moderator removes it: hidden from everyone but staff and its author.
+    removed_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True))
+    )
 
 
 class BountyImage(SQLModel, table=True):
@@ -237,3 +241,7 @@ class Review(SQLModel, table=True):
     rating: int = Field(sa_column=sa.Column(sa.SmallInteger, nullable=False))
     text: str = Field(sa_column=sa.Column(sa.String(2000), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
+    # Set when a moderator removes it: hidden from everyone but staff and its author.
+    removed_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True))
+    )

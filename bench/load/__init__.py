@@ -1,0 +1,1 @@
+"""Locust load, stress and smoke profiles (`python -m bench.load --help`; README "Benchmarks")."""
