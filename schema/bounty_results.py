@@ -11,6 +11,8 @@ from schema.errors import (
     AccountSuspendedError,
     AlreadyAppliedError,
     AlreadyReviewedError,
+    CategoryProhibitedError,
+    CategoryReviewPendingError,
     IdempotencyKeyReusedError,
     InvalidImageError,
     InvalidInputError,
@@ -19,6 +21,7 @@ from schema.errors import (
     NotFoundError,
     OwnBountyError,
     PaymentFailedError,
+    PaymentsRestrictedError,
     TooManyImagesError,
 )
 from schema.payments import PaymentSheet
@@ -61,9 +64,17 @@ _PAYMENT = (
     | InvalidTransitionError
     | IdempotencyKeyReusedError
     | PaymentFailedError
+    | PaymentsRestrictedError
+    | CategoryProhibitedError
+    | CategoryReviewPendingError
 )
 _ACTION = (
-    BountySuccess | InvalidInputError | NotFoundError | NotAllowedError | InvalidTransitionError
+    BountySuccess
+    | InvalidInputError
+    | NotFoundError
+    | NotAllowedError
+    | InvalidTransitionError
+    | CategoryProhibitedError
 )
 _IMAGE = (
     BountyImageSuccess
@@ -76,7 +87,11 @@ _IMAGE = (
 _APPLICATION = ApplicationSuccess | NotFoundError | NotAllowedError | InvalidTransitionError
 
 CreateBountyResult = Annotated[
-    BountySuccess | InvalidInputError | AccountSuspendedError | IdempotencyKeyReusedError,
+    BountySuccess
+    | InvalidInputError
+    | AccountSuspendedError
+    | IdempotencyKeyReusedError
+    | CategoryProhibitedError,
     strawberry.union("CreateBountyResult"),
 ]
 UpdateBountyResult = Annotated[_ACTION, strawberry.union("UpdateBountyResult")]
@@ -90,7 +105,10 @@ PublishBountyResult = Annotated[
     | NotAllowedError
     | InvalidTransitionError
     | IdempotencyKeyReusedError
-    | PaymentFailedError,
+    | PaymentFailedError
+    | PaymentsRestrictedError
+    | CategoryProhibitedError
+    | CategoryReviewPendingError,
     strawberry.union("PublishBountyResult"),
 ]
 CancelBountyResult = Annotated[_PAYMENT, strawberry.union("CancelBountyResult")]

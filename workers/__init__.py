@@ -13,6 +13,8 @@ DOMAIN_MODULES = (
     "workers.bounties",
     "workers.realtime",
     "workers.notifications",
+    "workers.analytics",
+    "workers.risk",
     "workers.payments",
 )
 

@@ -26,6 +26,8 @@ from services.bounties.lifecycle import BountyState
 from services.errors import InvalidInput, NotAllowed
 from services.payments import charges, refunds, releases
 from services.payments.interface import Payments
+from services.risk import checks as risk_checks
+from services.risk.checks import MoneyAction
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
@@ -142,6 +144,7 @@ async def approve(
     async def run() -> BountyState:
         state = await lifecycle.load_state(work.session, viewer, bounty_id)
         require_poster(viewer, state, "approve the work")
+        await risk_checks.check(work.session, viewer.user_id, MoneyAction.RELEASE)
         if state.status is not S.SUBMITTED:  # DISPUTED -> COMPLETED is a moderator's call
             raise lifecycle.refused(state.status, S.COMPLETED)
         completed = await lifecycle.transition(work, state, S.COMPLETED, actor_id=viewer.user_id)

@@ -31,11 +31,14 @@ from services import business_events, idempotency
 from services.bounties import lifecycle
 from services.bounties.access import require_poster
 from services.bounties.errors import PaymentFailed
-from services.errors import InvalidInput
+from services.errors import DomainError, InvalidInput
 from services.payments import held_funds, operations, refunds
 from services.payments.interface import Payments
 from services.payments.operations import Operation
 from services.payments.provider import Intent, IntentStatus, ProviderUnavailable
+from services.risk import categories
+from services.risk import checks as risk_checks
+from services.risk.checks import MoneyAction
 from services.unit_of_work import Publisher, UnitOfWork, unit_of_work
 from services.viewer import Viewer
 
@@ -108,8 +111,10 @@ async def begin(
         interrupted = await operations.latest_charge(work.session, bounty_id)
         assert interrupted is not None, "a claimed publish always records its charge"
         return Started(interrupted.id, None)
+    await categories.check_publish(work, viewer, bounty_id)
     state = await lifecycle.load_state(work.session, viewer, bounty_id)
     require_poster(viewer, state, "publish it")
+    await risk_checks.check(work.session, viewer.user_id, MoneyAction.FUND)
     await lifecycle.transition(
         work, state, S.FUNDING_PENDING, actor_id=viewer.user_id, values={"funding_failure": None}
     )
@@ -295,11 +300,19 @@ async def publish(
     payment_method: str | None,
 ) -> PaymentSheet:
     """`publishBounty`: the three phases, each its own transaction; the PaymentSheet answer."""
+    kept: DomainError | None = None
     async with unit_of_work(session_factory, publisher) as work:
-        started = await begin(
-            work, viewer, payments=payments, bounty_id=bounty_id, key=key,
-            payment_method=payment_method,
-        )  # fmt: skip
+        try:
+            started = await begin(
+                work, viewer, payments=payments, bounty_id=bounty_id, key=key,
+                payment_method=payment_method,
+            )  # fmt: skip
+        except DomainError as error:
+            if not getattr(error, "keeps_changes", False):
+                raise
+            kept = error  # e.g. a category review was queued: commit it, then refuse
+    if kept is not None:
+        raise kept
     if started.replay is not None:
         return started.replay
     async with session_factory() as session:
