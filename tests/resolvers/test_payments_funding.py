@@ -26,6 +26,7 @@ from services.payments.interface import payments_for
 from services.payments.provider import IntentStatus
 from services.payments.reconcile import reconcile
 from services.payments.sandbox import event
+from tests.app.monitoring.helpers import value
 from tests.bounty_factories import CANCEL, PUBLISH, TEST_CARD, bounty_snapshot, insert_bounty
 from tests.conftest import TEST_WEBHOOK_SECRET, GraphQL
 from tests.factories import create_user, global_id, token_for
@@ -54,6 +55,10 @@ async def _publish(
     body = await graphql(PUBLISH, {"input": variables}, token=token_for(settings, poster))
     result: dict[str, Any] = body["data"]["publishBounty"]
     return result
+
+
+def _payments_counted(status: str) -> float:
+    return value("bountyexpo_payments_total", type="charge", status=status, currency="USD")
 
 
 async def _held(session_factory: SessionFactory, bounty_id: uuid.UUID) -> int:
@@ -121,9 +126,12 @@ async def test_a_declined_card_returns_the_bounty_to_draft_and_cancels_the_inten
     graphql: GraphQL, session_factory: SessionFactory, settings: Settings
 ) -> None:
     poster, bounty_id = await _draft(session_factory)
+    failed = _payments_counted("failed")
     result = await _publish(
         graphql, settings, poster, bounty_id, paymentMethodId="pm_card_chargeDeclined"
     )
+    # What the PaymentFailures alert watches moves with the real decline.
+    assert _payments_counted("failed") == failed + 1
     assert result["bounty"]["status"] == "DRAFT"
     assert result["payment"]["status"] == "FAILED"
     assert result["payment"]["failure"] == "Your card was declined."
