@@ -12,6 +12,8 @@ charges     publishing: FUNDING_PENDING -> PaymentIntent -> OPEN (or back to DRA
 releases    approving: HELD -> FEES + the hunter's WALLET, in the completing transaction
 refunds     cancel, expiry, disputes: HELD -> REFUNDS -> the provider's refund, in phases
 webhooks    provider events: verified, stored once by id, applied once by a job
+signatures  Stripe's webhook signature scheme, checked on the raw body
+wallets     a user's wallet and transaction history, read from the ledger
 reconcile   re-drives operations a crash or an outage left between phases
 """
 
