@@ -240,8 +240,9 @@ async def _open_or_refund(work: UnitOfWork, payments: Payments, operation: Opera
     # Paid after the bounty stopped waiting for it (cancelled while the sheet was open): the
     # money goes back.
     await refunds.begin(
-        work, payments, bounty_id=operation.bounty_id, currency=state.reward.currency
-    )
+        work, payments, bounty_id=operation.bounty_id, currency=state.reward.currency,
+        charge=operation,
+    )  # fmt: skip
 
 
 async def _back_to_draft(work: UnitOfWork, operation: Operation, reason: str) -> None:

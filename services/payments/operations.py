@@ -118,14 +118,23 @@ async def latest_charge(session: AsyncSession, bounty_id: uuid.UUID) -> Operatio
     return None if row is None else _operation(row)
 
 
-async def succeeded_charge(session: AsyncSession, bounty_id: uuid.UUID) -> Operation | None:
+async def unrefunded_charge(session: AsyncSession, bounty_id: uuid.UUID) -> Operation | None:
+    """The bounty's succeeded charge that no refund names yet (the one its held funds are)."""
+    refunded = select(col(PaymentOperation.source_id)).where(
+        col(PaymentOperation.bounty_id) == bounty_id,
+        col(PaymentOperation.kind) == OperationKind.REFUND,
+        col(PaymentOperation.source_id).is_not(None),
+    )
     row = (
         await session.execute(
-            select(*_COLUMNS).where(
+            select(*_COLUMNS)
+            .where(
                 col(PaymentOperation.bounty_id) == bounty_id,
                 col(PaymentOperation.kind) == OperationKind.CHARGE,
                 col(PaymentOperation.status) == OperationStatus.SUCCEEDED,
+                col(PaymentOperation.provider_id).not_in(refunded),
             )
+            .order_by(col(PaymentOperation.created_at).desc())
         )
     ).first()
     return None if row is None else _operation(row)

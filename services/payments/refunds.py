@@ -20,6 +20,7 @@ from services import business_events
 from services.payments import held_funds, operations
 from services.payments.interface import Payments
 from services.payments.money import Money
+from services.payments.operations import Operation
 from services.payments.provider import Refund
 from services.unit_of_work import Publisher, UnitOfWork, unit_of_work
 
@@ -32,14 +33,30 @@ class NoCharge(RuntimeError):
 
 
 async def begin(
-    work: UnitOfWork, payments: Payments, *, bounty_id: uuid.UUID, currency: str
+    work: UnitOfWork,
+    payments: Payments,
+    *,
+    bounty_id: uuid.UUID,
+    currency: str,
+    charge: Operation | None = None,
 ) -> Money:
-    """Move what the bounty holds to REFUNDS and queue the provider refund; the amount."""
+    """Queue the provider refund of a bounty's held funds and move them to REFUNDS; the amount.
+
+    Without `charge`: everything the bounty holds, against its charge not yet refunded (a
+    cancellation, an expiry, a dispute resolved for the poster). With `charge`: just that
+    charge's amount (a payment that arrived after the bounty stopped waiting for it)."""
     session = work.session
-    charge = await operations.succeeded_charge(session, bounty_id)
     if charge is None:
-        raise NoCharge(f"bounty {bounty_id} holds funds no recorded charge brought in")
-    moved = await held_funds.start_refund(session, bounty_id=bounty_id, currency=currency)
+        charge = await operations.unrefunded_charge(session, bounty_id)
+        if charge is None:
+            raise NoCharge(f"bounty {bounty_id} holds funds no recorded charge brought in")
+        moved = await held_funds.held_amount(session, bounty_id, currency)
+    else:
+        moved = charge.money
+    if not await held_funds.start_refund(
+        session, bounty_id=bounty_id, money=moved, reference=f"refund:{charge.id}"
+    ):
+        return moved  # this charge's refund was started before
     refund = await operations.record(
         session, kind=OperationKind.REFUND, user_id=charge.user_id, money=moved,
         provider=charge.provider, bounty_id=bounty_id, source_id=charge.provider_id,

@@ -6,6 +6,7 @@ sandbox provider, with the ledger's invariants checked after each test."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -293,3 +294,50 @@ async def test_a_crash_after_the_provider_answered_is_finished_by_reconciliation
 class _Quiet:
     async def publish(self, topic: str, event: dict[str, Any]) -> None:
         return None
+
+
+async def test_a_second_payment_that_lands_late_is_refunded_and_the_first_kept(
+    graphql: GraphQL, client: httpx.AsyncClient, session_factory: SessionFactory, settings: Settings
+) -> None:
+    poster, bounty_id = await _draft(session_factory)
+    provider = sandbox(settings)
+    first = await _publish(graphql, settings, poster, bounty_id)  # the PaymentSheet opens
+    declined = provider.complete(first["payment"]["paymentIntentId"], "pm_card_chargeDeclined")
+    await _deliver(client, declined)
+    assert await run_payment_jobs(session_factory, settings) == [
+        "payments.webhook",
+        "payments.cancel_intent",
+    ]
+    # Back in DRAFT, the poster pays with another card; then the first sheet's retry, which
+    # the cancellation did not reach in time, succeeds too.
+    again = await _publish(
+        graphql, settings, poster, bounty_id, paymentMethodId=TEST_CARD, idempotencyKey="pub-2"
+    )
+    assert again["bounty"]["status"] == "OPEN"
+    intent = provider.intents[first["payment"]["paymentIntentId"]]
+    provider.intents[intent.id] = dataclasses.replace(intent, status=IntentStatus.SUCCEEDED)
+    late = event("payment_intent.succeeded", provider.intents[intent.id])
+    await _deliver(client, late)
+    assert await run_payment_jobs(session_factory, settings) == [
+        "payments.webhook",
+        "payments.refund",
+    ]
+    snapshot = await bounty_snapshot(session_factory, bounty_id)
+    assert snapshot["status"] is S.OPEN
+    assert snapshot["payments"] == [
+        ("FUNDING", 2500),
+        ("FUNDING", 2500),
+        ("REFUND", 2500),
+        ("REFUND_SETTLED", 2500),
+    ]
+    assert await _held(session_factory, bounty_id) == 2500
+    assert provider.charged(str(bounty_id)) == 2500
+    # Cancelling now refunds the charge that is still held, not the one already returned.
+    cancel = {"bountyId": global_id("Bounty", bounty_id), "idempotencyKey": "cancel"}
+    await graphql(CANCEL, {"input": cancel}, token=token_for(settings, poster))
+    assert await run_payment_jobs(session_factory, settings) == ["payments.refund"]
+    assert await _held(session_factory, bounty_id) == 0
+    assert provider.charged(str(bounty_id)) == 0
+    refunded = sorted(pi for pi, _ in provider.refunds.values() if pi in {
+        i.id for i in provider.intents_for(str(bounty_id))})  # fmt: skip
+    assert refunded == sorted(i.id for i in provider.intents_for(str(bounty_id)))
