@@ -144,7 +144,8 @@ INSERT INTO ledger_accounts (kind, owner_id, currency) VALUES ('CLEARING', NULL,
 INSERT INTO ledger_postings (kind, reference)
     SELECT 'FUNDING', 'bench:' || n FROM generate_series(1, :postings) n;
 CREATE TEMP TABLE bench_wallets AS
-    SELECT row_number() OVER () - 1 AS slot, id FROM ledger_accounts WHERE kind = 'WALLET';
+    SELECT row_number() OVER (ORDER BY id) - 1 AS slot, id FROM ledger_accounts
+    WHERE kind = 'WALLET' AND balance = 0;
 INSERT INTO ledger_entries (posting_id, account_id, amount, currency)
     SELECT p.id, w.id, 100, 'EUR' FROM ledger_postings p
     JOIN bench_wallets w ON w.slot = p.id % :wallets WHERE p.reference LIKE 'bench:%';
@@ -176,7 +177,7 @@ async def balance_reads(url: str, postings: int, reads: int) -> None:
     async with session_factory() as session:
         owners = list(
             await session.scalars(
-                text("SELECT owner_id FROM ledger_accounts WHERE kind = 'WALLET'")
+                text("SELECT owner_id FROM ledger_accounts WHERE kind = 'WALLET' AND balance > 0")
             )
         )
     counter = Statements()
