@@ -168,7 +168,7 @@ async def _prepare(settings: Settings, url: str, *, seed: bool) -> None:
     from app.db.database import open_database
     from app.db.migrate import upgrade_to_head
     from services.demo_bounties import seed_demo_bounties
-    from services.payments import payments_for
+    from services.payments.interface import payments_for
     from services.seed import seed_demo_data
 
     async with open_database(settings, url) as database:
