@@ -6,6 +6,7 @@ import redis.asyncio as redis
 
 from app.db.engine import SessionFactory
 from app.settings import Settings
+from services import passwords
 from services.identity import Identity
 from services.mail import mail_sender
 from services.media import LocalMediaStorage
@@ -18,6 +19,7 @@ def build_identity(
 ) -> Identity:
     """`redis_client` is the process's one Redis client (the broker's): one pool, observed by
     monitoring, closed by its owner."""
+    passwords.configure(settings.password_hash_threads, settings.password_hash_queue)
     mail = mail_sender(settings)
     media = LocalMediaStorage(settings.media_dir)
     if redis_client is None:

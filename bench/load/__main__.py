@@ -134,7 +134,8 @@ def run_locust(base: str, args: argparse.Namespace, json_path: Path) -> int:
     command = [
         str(BIN / "locust"), "-f", str(ROOT / "bench" / "load" / "locustfile.py"), "--headless",
         "--host", base, "--load-profile", args.profile, "--load-seed", str(args.seed),
-        "--load-rate-scale", str(args.rate_scale), "--load-json", str(json_path), "--only-summary",
+        "--load-rate-scale", str(args.rate_scale), "--load-time-scale", str(args.time_scale),
+        "--load-json", str(json_path), "--only-summary",
         "--loglevel", "WARNING",
     ]  # fmt: skip
     if args.mix:
@@ -150,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", help="a running gateway (no database or process is prepared)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--mix", default="", help="name=weight,... (default: the seed's mix)")
-    parser.add_argument("--rate-scale", type=float, default=1.0)
+    parser.add_argument("--rate-scale", type=float, default=1.0, help="multiplies every rate")
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="multiplies every stage (0.25: a trial)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gateway processes")
     parser.add_argument("--database", default="bountyexpo_load", help="rebuilt on every run")
     parser.add_argument("--json", help="default: var/load/<profile>-<time>.json")
