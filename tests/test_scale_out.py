@@ -26,7 +26,7 @@ from tests.bounty_factories import insert_bounty
 from tests.factories import PASSWORD, create_user, global_id, token_for
 from tests.gateway_processes import (
     Gateway,
-    gateway_process,
+    gateway_workers,
     next_for,
     serving_pid,
     socket_to,
@@ -132,8 +132,8 @@ async def test_two_gateway_processes_and_a_worker_act_as_one(
     poster_token = token_for(settings, poster)
     worker = start_worker(REDIS_URL=redis_url, WORKER_QUEUES="")  # every queue
     await wait_until_serving(session_factory, worker)
-    with gateway_process(
-        database_url, tmp_path / "gateway.log", workers=2, REDIS_URL=redis_url, **ENV
+    with gateway_workers(
+        database_url, tmp_path / "gateway.log", 2, REDIS_URL=redis_url, **ENV
     ) as gateway:
         processes = Processes(gateway)
         one, two = processes.pids
