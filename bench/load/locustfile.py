@@ -239,4 +239,5 @@ class PhasedShape(LoadTestShape):
         if stage is None:
             return None
         users = max(1, math.ceil(stage.rate / USER_REQUESTS_PER_SECOND))
-        return users, max(50.0, users / 2)
+        # A stage's new users arrive over about 10 s (each signs in first), not all at once.
+        return users, max(10.0, users / 10)
