@@ -1,5 +1,5 @@
 """`bountyexpo serve | worker | migrate | makemigrations | seed | create-admin | schema ... |
-operations register`."""
+operations register | check | manifest`."""
 
 from __future__ import annotations
 
@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     diff = schema_commands.add_parser("diff", help="breaking (exit 1) and dangerous changes")
     diff.add_argument("old", help="file or git ref:path, e.g. HEAD~1:schema.graphql")
     diff.add_argument("new", nargs="?", default="schema.graphql")
+    diff.add_argument(
+        "--operations",
+        type=Path,
+        default=Path("clients/operations"),
+        help="the app's documents: changes they would feel are breaking too (skipped if absent)",
+    )
     diff.set_defaults(handler=schema_diff_command)
 
     operations = commands.add_parser("operations", help="trusted documents (persisted operations)")
@@ -97,6 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     register.add_argument("file", type=Path)
     register.set_defaults(handler=operations_register_command)
+    check_operations = operation_commands.add_parser(
+        "check", help="validate clients/operations against the schema (deprecations included)"
+    )
+    check_operations.add_argument("--dir", type=Path, default=Path("clients/operations"))
+    check_operations.set_defaults(handler=operations_check_command)
+    manifest = operation_commands.add_parser(
+        "manifest", help="write the trusted-documents manifest of clients/operations"
+    )
+    manifest.add_argument("--dir", type=Path, default=Path("clients/operations"))
+    manifest.add_argument("--output", type=Path, default=Path("clients/persisted-operations.json"))
+    manifest.add_argument(
+        "--check", action="store_true", help="exit 1 if the file differs instead of writing it"
+    )
+    manifest.set_defaults(handler=operations_manifest_command)
     return parser
 
 
@@ -238,13 +258,18 @@ def schema_check_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def schema_diff_command(settings: Settings, args: argparse.Namespace) -> int:
-    from graphql import GraphQLError
+    from graphql import GraphQLError, build_schema
 
+    from app.client_operations import OperationsError, load_operations
+    from app.operation_impact import impact
     from app.schema_tools import diff_sdl, read_sdl
 
     try:
-        changes = diff_sdl(read_sdl(args.old), read_sdl(args.new))
-    except FileNotFoundError as error:
+        old, new = read_sdl(args.old), read_sdl(args.new)
+        changes = diff_sdl(old, new)
+        operations = load_operations(args.operations) if args.operations.is_dir() else []
+        felt = impact(build_schema(old), build_schema(new), operations)
+    except (FileNotFoundError, OperationsError) as error:
         print(f"bountyexpo: {error}", file=sys.stderr)
         return 2
     except GraphQLError as error:
@@ -252,11 +277,17 @@ def schema_diff_command(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     for change in changes.breaking:
         print(f"BREAKING  {change.type.name}: {change.description}")
+    for line in felt.breaking:
+        print(f"BREAKING  FELT_BY_OPERATION: {line}")
     for dangerous in changes.dangerous:
         print(f"DANGEROUS {dangerous.type.name}: {dangerous.description}")
-    if not changes.breaking and not changes.dangerous:
+    for line in felt.dangerous:
+        print(f"DANGEROUS READ_BY_OPERATION: {line}")
+    if operations:
+        print(f"({len(operations)} operations in {args.operations} checked)")
+    if not (changes.breaking or changes.dangerous or felt.breaking or felt.dangerous):
         print("no breaking or dangerous changes")
-    return 1 if changes.breaking else 0
+    return 1 if changes.breaking or felt.breaking else 0
 
 
 def operations_register_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -268,6 +299,61 @@ def operations_register_command(settings: Settings, args: argparse.Namespace) ->
         print(f"bountyexpo: {error}", file=sys.stderr)
         return 1
     print(f"{count} trusted operations registered")
+    return 0
+
+
+def operations_check_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app.client_operations import (
+        OperationsError,
+        check_operations,
+        load_operations,
+        read_allow_list,
+    )
+    from app.graphql import build_schema
+
+    try:
+        operations = load_operations(args.dir)
+        problems = check_operations(build_schema()._schema, operations, read_allow_list(args.dir))
+    except OperationsError as error:
+        problems = [str(error)]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{len(operations)} operations in {args.dir} are valid")
+    return 0
+
+
+def operations_manifest_command(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from app.client_operations import (
+        OperationsError,
+        check_operations,
+        load_operations,
+        manifest,
+        read_allow_list,
+    )
+    from app.graphql import build_schema
+
+    try:
+        operations = load_operations(args.dir)
+        problems = check_operations(build_schema()._schema, operations, read_allow_list(args.dir))
+    except OperationsError as error:
+        problems = [str(error)]
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+    text = json.dumps(manifest(operations), indent=2) + "\n"
+    if args.check:
+        current = args.output.read_text() if args.output.exists() else ""
+        if current != text:
+            print(f"{args.output} is stale: run `bountyexpo operations manifest`", file=sys.stderr)
+            return 1
+        print(f"{args.output} is current")
+        return 0
+    args.output.write_text(text)
+    print(f"wrote {args.output}: {len(operations)} operations")
     return 0
 
 

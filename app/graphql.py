@@ -31,6 +31,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from app import http_protocol, request_bodies
 from app.broker import Broker
 from app.db.engine import SessionFactory
+from app.execution import executor_class
 from app.graphiql import graphiql_response
 from app.graphql_errors import ErrorFormatter
 from app.middleware import request_id_of
@@ -38,6 +39,7 @@ from app.monitoring.extensions import MonitoringExtension, instrument_resolvers,
 from app.monitoring.loaders import observe_batches
 from app.monitoring.tracing import Tracing
 from app.monitoring.websockets import observe_websocket
+from app.outages import outage_of, retry_after_if_nothing_ran, unavailable_error
 from app.realtime.runtime import build_realtime
 from app.security.auth import authenticate, bearer_token, token_from_connection_params
 from app.security.guard import OperationGuard, build_security
@@ -52,6 +54,7 @@ from schema.errors import ERROR_TYPES, UNAUTHENTICATED
 from schema.users import User
 from services.identity import Identity
 from services.loaders import create_loaders, loader_batches
+from services.outages import DependencyUnavailable
 from services.presence import LOCAL, Presence
 
 # Bounded caches: parsing and validation dominate small requests (measured: ~4x for `{ hello }`).
@@ -140,6 +143,7 @@ def build_schema(
             hide_suggestions=settings is not None and not settings.field_suggestions_enabled,
         ),
         operation_timeout=settings.operation_timeout_seconds if settings else None,
+        execution_context_class=executor_class(settings),
         config=StrawberryConfig(
             auto_camel_case=True,
             batching_config=batching,
@@ -220,6 +224,8 @@ class GatewayView(GraphQL[Context, None]):
                 context.viewer = await authenticate(self.settings, self.identity.denylist, token)
             except InvalidToken as error:
                 context.credentials_error = str(error)
+            except DependencyUnavailable as error:  # revocations cannot be checked: fail closed
+                context.outage = error
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -294,14 +300,29 @@ class GatewayView(GraphQL[Context, None]):
             sub_response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
             error = GraphQLError(context.credentials_error, extensions={"code": UNAUTHENTICATED})
             return ExecutionResult(data=None, errors=[error])
-        try:
-            result = await super().execute_operation(
-                request, request_adapter, request_data, context, root_value, sub_response
+        if context.outage is not None:
+            refusal = outage_of(context.outage)
+            assert refusal is not None
+            api_error = unavailable_error(refusal, context.request_id)
+            extensions = {"code": api_error.code, **api_error.extensions}
+            result: ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult
+            result = ExecutionResult(
+                data=None, errors=[GraphQLError(api_error.message, extensions=extensions)]
             )
-        finally:
-            await _close_uploads(request_data)
-        if not isinstance(request_data, list):
+        else:
+            try:
+                result = await super().execute_operation(
+                    request, request_adapter, request_data, context, root_value, sub_response
+                )
+            finally:
+                await _close_uploads(request_data)
+        if not isinstance(request_data, list) and isinstance(result, ExecutionResult):
             http_protocol.note_result(request, result)
+            # PostgreSQL or Redis was down and nothing was written: 503, retry after a moment.
+            retry_after = None if context.wrote else retry_after_if_nothing_ran(result)
+            if retry_after is not None:
+                sub_response.status_code = 503
+                sub_response.headers["Retry-After"] = str(retry_after)
         return result
 
     def encode_json(self, data: object) -> str:

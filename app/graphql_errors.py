@@ -1,6 +1,7 @@
 """Every error a client sees carries `extensions.code`; unexpected ones are logged and masked.
 
 Parse and validation failures, bad variables, ApiError and invalid global ids keep their messages;
+a dependency outage (app/outages.py) becomes SERVICE_UNAVAILABLE with `retryAfter`;
 anything else is a bug: logged once with the request id and traceback, and shown to clients as
 INTERNAL_SERVER_ERROR (with the original message outside production, never a traceback).
 
@@ -18,6 +19,7 @@ from graphql import GraphQLError
 from strawberry.relay.types import InvalidGlobalIDError
 from strawberry.types import ExecutionResult
 
+from app.outages import outage_of, unavailable_error
 from app.security.limits import TOO_MANY_TOKENS
 from schema.errors import (
     BAD_USER_INPUT,
@@ -51,6 +53,18 @@ class ErrorFormatter:
             extensions["code"] = BAD_USER_INPUT
         elif original is None and "code" in extensions:
             return error
+        elif (outage := outage_of(original)) is not None:
+            # PostgreSQL or Redis did not answer: retryable, logged without a traceback.
+            logger.warning(
+                "%s unavailable in %s (request %s): %r",
+                outage.dependency,
+                ".".join(map(str, error.path or ())) or "operation",
+                request_id,
+                original,
+            )
+            refusal = unavailable_error(outage, request_id)
+            extensions = {"code": refusal.code, **refusal.extensions}
+            message = refusal.message
         elif error.path is None and (original is None or isinstance(original, GraphQLError)):
             # graphql-core's own input errors (variables) wrap a GraphQLError of their own.
             extensions["code"] = _code_of_request_error(error)

@@ -26,7 +26,9 @@ from app.middleware import RequestIdMiddleware
 from app.monitoring.detailed import (
     database_check,
     detailed_health_route,
+    rate_limiter_check,
     redis_check,
+    revocations_check,
     workers_check,
 )
 from app.monitoring.endpoints import monitoring_routes
@@ -37,6 +39,7 @@ from app.security.identity import build_identity
 from app.security.middleware import security_middleware
 from app.settings import Environment, Settings, get_settings
 from services.presence import presence_for
+from services.revocation_cache import RevocationCache
 from workers.process import embedded_worker
 
 logger = logging.getLogger(__name__)
@@ -80,6 +83,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             runtime.engine = database.engine
             identity = build_identity(settings, database.session_factory, runtime.redis)
             app.state.identity = identity
+            revocations = identity.denylist
+            if isinstance(revocations, RevocationCache):
+                await revocations.start()
+                monitoring.add_health_check("revocations", revocations_check(revocations))
             runtime.view = GatewayView(
                 schema,
                 settings=settings,
@@ -92,6 +99,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             monitoring.add_health_check("database", database_check(engine), required=True)
             if runtime.redis is not None:
                 monitoring.add_health_check("redis", redis_check(lambda: runtime.redis))
+                limiter = runtime.view.security.rate_limiter
+                monitoring.add_health_check("rateLimiter", rate_limiter_check(limiter))
             monitoring.add_health_check("workers", workers_check(database.session_factory))
             await monitoring.start()
             logger.info("gateway ready (%s, version %s)", settings.environment, settings.version)
@@ -101,6 +110,8 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
             finally:
                 await runtime.view.realtime.close()
                 runtime.view = None
+                if isinstance(revocations, RevocationCache):
+                    await revocations.close()
                 await monitoring.stop()
                 monitoring.release_engine(database.engine)
                 await broker.close()
@@ -115,7 +126,7 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         # Every method reaches the view, so a wrong one gets a GraphQL-shaped 405.
         Route("/graphql", endpoint),
         WebSocketRoute("/graphql", endpoint),
-        *health_routes(settings, engine),
+        *health_routes(settings, engine, lambda: runtime.redis),
         *media_routes(lambda: runtime.view.identity.media if runtime.view else None),
         detailed_health_route(monitoring),
         *monitoring_routes(monitoring),

@@ -58,8 +58,17 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=5_000, ge=0)
+    # A connection attempt to an unreachable PostgreSQL gives up after this (SERVICE_UNAVAILABLE).
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
 
     redis_url: str | None = None
+    # /health/ready answers 503 while Redis does not (when REDIS_URL is set).
+    readiness_requires_redis: bool = False
+    # Revocations are answered from memory (services/revocation_cache.py): reloaded from
+    # PostgreSQL every RESYNC seconds; older than STALENESS, lookups go to PostgreSQL (and fail
+    # closed when it does not answer).
+    revocation_resync_seconds: float = Field(default=1.0, gt=0)
+    revocation_staleness_seconds: float = Field(default=30.0, gt=0)
 
     jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
     jwt_issuer: str = "bountyexpo"
@@ -82,6 +91,9 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
+    # The platform's share of a released reward, in basis points (1000 = 10%), recorded on each
+    # bounty when it is funded.
+    platform_fee_bps: int = Field(default=1000, ge=0, le=5000)
 
     # None means "on outside production".
     graphiql: bool | None = None
@@ -132,6 +144,10 @@ class Settings(BaseSettings):
     introspection_max_cost: int = Field(default=100_000, ge=1)
     operation_timeout_seconds: float = Field(default=10.0, gt=0)
     batching: bool = False
+    # Operations run on the compiled executor (app/execution/); false: graphql-core's.
+    compiled_execution: bool = True
+    # Run every operation on both executors and fail it if they differ (tests, not production).
+    execution_check: bool = False
     batch_max_operations: int = Field(default=10, ge=1, le=100)
     # None means "hidden in production": "Did you mean ...?" in validation errors.
     field_suggestions: bool | None = None

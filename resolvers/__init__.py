@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers.accounts import AccountMutations
+from resolvers.admin import AdminMutations, AdminQueries
 from resolvers.bounties import BountyQueries, BountySubscriptions
 from resolvers.bounty_mutations import BountyMutations
 from resolvers.jobs import JobMutations, JobQueries
@@ -30,6 +31,7 @@ class Query(
     BountyQueries,
     MessagingQueries,
     NotificationQueries,
+    AdminQueries,
 ):
     pass
 
@@ -43,6 +45,7 @@ class Mutation(
     BountyMutations,
     MessagingMutations,
     NotificationMutations,
+    AdminMutations,
 ):
     pass
 

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
-from app.security.rate_limits import set_retry_after
+from app.security.rate_limits import set_retry_after, unavailable
 from schema.context import Info
 from schema.errors import (
     BAD_USER_INPUT,
@@ -46,7 +46,9 @@ async def mutate(info: Info, operation: Callable[[UnitOfWork], Awaitable[T]]) ->
     try:
         async with unit_of_work(context.session_factory, context.broker) as work:
             try:
-                return await operation(work)
+                done = await operation(work)
+                context.wrote = True  # committing now: an outage from here on may follow a write
+                return done
             except DomainError as error:
                 if not getattr(error, "keeps_changes", False):
                     raise
@@ -56,8 +58,12 @@ async def mutate(info: Info, operation: Callable[[UnitOfWork], Awaitable[T]]) ->
     if isinstance(failure, TooManyAttempts | LimiterUnavailable | PasswordWorkBusy):
         # Throttled, the limiter is down (sign-in and revocation fail closed), or too many
         # password hashes at once (shed: 503, as the load-shedding middleware answers).
-        code = RATE_LIMITED if isinstance(failure, TooManyAttempts) else failure.code
-        refusal = ApiError(failure.message, code, retryAfter=failure.retry_after)
+        if isinstance(failure, TooManyAttempts):
+            refusal = ApiError(failure.message, RATE_LIMITED, retryAfter=failure.retry_after)
+        elif isinstance(failure, PasswordWorkBusy):
+            refusal = ApiError(failure.message, failure.code, retryAfter=failure.retry_after)
+        else:
+            refusal = unavailable()
         set_retry_after(context, refusal)
         if isinstance(failure, PasswordWorkBusy) and isinstance(context.response, Response):
             context.response.status_code = 503

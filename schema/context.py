@@ -29,6 +29,10 @@ class Context:
     request_id: str = ""
     # Why the presented credentials were refused; the operation is then refused as UNAUTHENTICATED.
     credentials_error: str | None = None
+    # Set when authentication could not be checked (a dependency outage): refused with 503.
+    outage: Exception | None = None
+    # Set once a unit of work got as far as committing: a later outage may follow a write.
+    wrote: bool = False
     # Set by strawberry from the WebSocket `connection_init` payload.
     connection_params: dict[str, Any] | None = None
     # The socket's access token, re-checked while the socket lives (app/sockets.py).

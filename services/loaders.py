@@ -11,8 +11,8 @@ from typing import Any
 from aiodataloader import DataLoader
 
 from app.db.engine import SessionFactory
-from app.db.models import User
-from services import users
+from app.db.models import SystemSettingVersion, User
+from services import system_settings, users
 from services.bounties import cards, queries, reviews
 
 
@@ -25,6 +25,7 @@ class Loaders:
     applications_by_bounty: DataLoader[uuid.UUID, list[queries.ApplicationCard]]
     history_by_bounty: DataLoader[uuid.UUID, list[queries.HistoryEntry]]
     reviews_by_user: DataLoader[uuid.UUID, list[reviews.ReviewCard]]
+    setting_versions_by_key: DataLoader[str, list[SystemSettingVersion]]
 
 
 Batch = Callable[[list[Any]], Coroutine[Any, Any, list[Any]]]
@@ -42,6 +43,7 @@ def loader_batches(session_factory: SessionFactory) -> dict[str, Batch]:
         "applications_by_bounty": partial(queries.applications_by_bounty, session_factory),
         "history_by_bounty": partial(queries.history_by_bounty, session_factory),
         "reviews_by_user": partial(reviews.reviews_by_subject, session_factory),
+        "setting_versions_by_key": partial(system_settings.versions, session_factory),
     }
 
 

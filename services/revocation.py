@@ -1,22 +1,18 @@
-"""The access-token denylist: PostgreSQL by default, Redis when REDIS_URL is set.
+"""The access-token denylist's record: the `revoked_tokens` table in PostgreSQL.
 
-Three kinds of key, looked up together in one round trip per authenticated request:
-`jti:<token id>` (one access token), `sid:<family id>` (every access token of one session) and
-`user:<id>` (every access token of a user issued before the stored cutoff: sign-out everywhere,
-password change, suspension, role change). Each entry lives as long as the tokens it voids.
-Revoking writes to Redis at once but to PostgreSQL in the caller's transaction: a rolled-back
-mutation may leave a Redis entry behind, which only ever errs on the side of refusing.
+Three kinds of key, looked up together per authenticated request: `jti:<token id>` (one access
+token), `sid:<family id>` (every access token of one session) and `user:<id>` (every access token
+of a user issued before the stored cutoff: sign-out everywhere, password change, suspension, role
+change). Each entry lives as long as the tokens it voids. Requests read an in-memory copy of this
+table (services/revocation_cache.py); this module is the table itself.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-import redis.asyncio as redis
-from redis.exceptions import RedisError
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,10 +20,12 @@ from sqlmodel import col
 
 from app.db.engine import SessionFactory
 from app.db.models import RevokedToken
-from services.throttle import LimiterUnavailable
 
-logger = logging.getLogger(__name__)
-REDIS_PREFIX = "bountyexpo:revoked:"
+
+class Revocation(NamedTuple):
+    key: str
+    revoked_at: float  # epoch seconds
+    expires_at: float  # epoch seconds
 
 
 class Denylist(Protocol):
@@ -71,52 +69,17 @@ class PostgresDenylist:
             )
             return {key: revoked_at for key, revoked_at in rows}
 
-
-class RedisDenylist:
-    def __init__(self, client: redis.Redis) -> None:
-        self.client = client
-
-    async def revoke(
-        self, session: AsyncSession, key: str, *, revoked_at: datetime, expires_at: datetime
-    ) -> None:
-        ttl_ms = int((expires_at - datetime.now(UTC)).total_seconds() * 1000)
-        if ttl_ms > 0:
-            await self.client.set(REDIS_PREFIX + key, revoked_at.timestamp(), px=ttl_ms)
-
-    async def lookup(self, keys: Sequence[str]) -> dict[str, datetime]:
-        values = await self.client.mget([REDIS_PREFIX + key for key in keys])
-        return {
-            key: datetime.fromtimestamp(float(value), UTC)
-            for key, value in zip(keys, values, strict=True)
-            if value is not None
-        }
-
-
-class RedisWithPostgresDenylist:
-    """Redis for the per-request lookup, PostgreSQL as the record it falls back on.
-
-    Revocations are written to both (PostgreSQL in the caller's transaction). A Redis write that
-    fails fails the revocation (auth fails closed: the client retries); a Redis lookup that fails
-    is answered from PostgreSQL, so an outage of Redis neither fails authenticated requests nor
-    lets a revoked token through.
-    """
-
-    def __init__(self, redis_denylist: RedisDenylist, postgres: PostgresDenylist) -> None:
-        self.redis = redis_denylist
-        self.postgres = postgres
-
-    async def revoke(
-        self, session: AsyncSession, key: str, *, revoked_at: datetime, expires_at: datetime
-    ) -> None:
-        await self.postgres.revoke(session, key, revoked_at=revoked_at, expires_at=expires_at)
-        try:
-            await self.redis.revoke(session, key, revoked_at=revoked_at, expires_at=expires_at)
-        except RedisError as error:
-            raise LimiterUnavailable from error
-
-    async def lookup(self, keys: Sequence[str]) -> dict[str, datetime]:
-        try:
-            return await self.redis.lookup(keys)
-        except RedisError:
-            logger.warning("Redis unavailable: the denylist lookup falls back to PostgreSQL")
-            return await self.postgres.lookup(keys)
+    async def load(self) -> list[Revocation]:
+        """Every revocation still in force (the table holds the last access-token TTL's worth)."""
+        async with self.session_factory() as session:
+            rows = await session.execute(
+                select(
+                    col(RevokedToken.key),
+                    col(RevokedToken.revoked_at),
+                    col(RevokedToken.expires_at),
+                ).where(col(RevokedToken.expires_at) > datetime.now(UTC))
+            )
+            return [
+                Revocation(key, revoked_at.timestamp(), expires_at.timestamp())
+                for key, revoked_at, expires_at in rows
+            ]

@@ -17,10 +17,25 @@ from app.db.models import (
     Bounty,
     BountyHistory,
     BountyStatus,
-    PaymentCall,
+    LedgerEntry,
+    LedgerPosting,
     User,
 )
 from app.db.models.base import utcnow
+from services.payments import held_funds
+from services.payments.money import Money
+
+# Statuses in which a bounty holds its reward: rows inserted in one are funded in the ledger.
+FUNDED = frozenset(
+    {
+        BountyStatus.OPEN,
+        BountyStatus.ASSIGNED,
+        BountyStatus.SUBMITTED,
+        BountyStatus.CHANGES_REQUESTED,
+        BountyStatus.DISPUTED,
+    }
+)
+TEST_FEE_BPS = 1000
 
 _sequence = itertools.count(1)
 
@@ -51,7 +66,15 @@ async def insert_bounty(
         bounty_id: uuid.UUID | None = await session.scalar(
             insert(Bounty).values(**row).returning(col(Bounty.id))
         )
-    assert bounty_id is not None
+        assert bounty_id is not None
+        if status in FUNDED:
+            await held_funds.credit_funding(
+                session,
+                bounty_id=bounty_id,
+                money=Money(row["reward_amount"], row["reward_currency"]),
+                reference=held_funds.funding_reference(bounty_id),
+                fee_bps=TEST_FEE_BPS,
+            )
     return bounty_id
 
 
@@ -73,7 +96,8 @@ async def insert_application(
 
 
 async def bounty_snapshot(session_factory: SessionFactory, bounty_id: uuid.UUID) -> dict[str, Any]:
-    """Status, hunter, history and payment calls: what a refused action must leave alone."""
+    """Status, hunter, history and ledger postings (kind, amount moved): what a refused action
+    must leave alone."""
     async with session_factory() as session:
         row = (
             await session.execute(
@@ -91,9 +115,11 @@ async def bounty_snapshot(session_factory: SessionFactory, bounty_id: uuid.UUID)
         ).all()
         payments = (
             await session.execute(
-                select(col(PaymentCall.operation), col(PaymentCall.amount))
-                .where(col(PaymentCall.bounty_id) == bounty_id)
-                .order_by(col(PaymentCall.id))
+                select(col(LedgerPosting.kind), func.sum(func.greatest(col(LedgerEntry.amount), 0)))
+                .join(LedgerEntry, col(LedgerEntry.posting_id) == col(LedgerPosting.id))
+                .where(col(LedgerPosting.bounty_id) == bounty_id)
+                .group_by(col(LedgerPosting.id))
+                .order_by(col(LedgerPosting.id))
             )
         ).all()
         applications = (
@@ -108,7 +134,7 @@ async def bounty_snapshot(session_factory: SessionFactory, bounty_id: uuid.UUID)
         "hunter_id": row[1],
         "updated_at": row[2],
         "history": [tuple(entry) for entry in history],
-        "payments": [tuple(call) for call in payments],
+        "payments": [(kind.value, int(amount)) for kind, amount in payments],
         "applications": [tuple(application) for application in applications],
     }
 

@@ -23,6 +23,7 @@ from app.db.engine import SessionFactory, create_session_factory
 from app.db.models import QUEUE_TABLES, metadata
 from app.main import create_app
 from app.settings import Environment, Settings
+from services import system_settings
 from services.identity import Identity
 from services.mail import LogMailSender
 from services.throttle import InProcessThrottle
@@ -94,6 +95,7 @@ async def _truncate_tables_after_test(engine: AsyncEngine) -> AsyncIterator[None
     tables = ", ".join(f'"{name}"' for name in names)
     async with engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    system_settings.cache.clear()  # the next test starts from the defaults, not a cached value
 
 
 @pytest_asyncio.fixture(scope="session")

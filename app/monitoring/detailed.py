@@ -25,8 +25,10 @@ from app.monitoring.access import MetricsAccess
 from app.monitoring.endpoints import SUMMARY_WINDOW_SECONDS, json_response, refused
 from app.monitoring.runtime import HealthCheck, Monitoring
 from app.monitoring.stats import summary
+from app.security.rate_limits import RateLimiter
 from app.settings import Settings
 from services.jobs import queue_stats
+from services.revocation_cache import RevocationCache
 from services.workers import worker_heartbeats
 
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -65,6 +67,32 @@ def redis_check(client: Callable[[], redis.Redis | None]) -> HealthCheck:
         start = time.perf_counter()
         await connection.ping()
         return {"status": "ok", "latencyMs": round((time.perf_counter() - start) * 1000, 3)}
+
+    return check
+
+
+def rate_limiter_check(limiter: RateLimiter) -> HealthCheck:
+    """Whether rate limits reach Redis ("paused": they fail open or closed without asking it)."""
+
+    async def check() -> dict[str, object]:
+        state = limiter.state()
+        return {"status": "ok" if state in ("available", "off") else "degraded", "state": state}
+
+    return check
+
+
+def revocations_check(cache: RevocationCache) -> HealthCheck:
+    """Where token revocations are answered from: memory when its copy is fresh, else PostgreSQL."""
+
+    async def check() -> dict[str, object]:
+        status = cache.status()
+        return {
+            "status": "ok" if status.answering == "memory" else "degraded",
+            "answering": status.answering,
+            "entries": status.entries,
+            "syncedSecondsAgo": status.synced_seconds_ago,
+            "feed": status.feed,
+        }
 
     return check
 

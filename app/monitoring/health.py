@@ -1,7 +1,8 @@
 """Probes for load balancers and Kubernetes.
 
 /health and /health/live never touch a dependency (a slow database must not get pods restarted);
-/health/ready answers 503 with a reason until the database answers and its schema is at head.
+/health/ready answers 503 with a reason until the database answers and its schema is at head,
+and, with READINESS_REQUIRES_REDIS, while Redis does not answer a PING.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import redis.asyncio as redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
@@ -37,7 +39,24 @@ async def database_problem(engine: AsyncEngine) -> str | None:
     return None
 
 
-def health_routes(settings: Settings, engine: Callable[[], AsyncEngine]) -> list[Route]:
+async def redis_problem(client: redis.Redis | None) -> str | None:
+    if client is None:
+        return None
+    try:
+        async with asyncio.timeout(READY_CHECK_TIMEOUT_SECONDS):
+            await client.ping()
+    except TimeoutError:
+        return "redis did not answer within 2 s"
+    except Exception as error:
+        return f"redis unreachable: {type(error).__name__}"
+    return None
+
+
+def health_routes(
+    settings: Settings,
+    engine: Callable[[], AsyncEngine],
+    redis_client: Callable[[], redis.Redis | None] = lambda: None,
+) -> list[Route]:
     async def health(request: Request) -> JSONResponse:
         return JSONResponse(
             {"status": "ok", "version": settings.version, "environment": settings.environment}
@@ -48,9 +67,14 @@ def health_routes(settings: Settings, engine: Callable[[], AsyncEngine]) -> list
 
     async def ready(request: Request) -> JSONResponse:
         problem = await database_problem(engine())
+        if problem is None and settings.readiness_requires_redis:
+            problem = await redis_problem(redis_client())
         if problem is not None:
             return JSONResponse({"status": "unavailable", "reason": problem}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok", "migrations": "head"})
+        body = {"status": "ok", "database": "ok", "migrations": "head"}
+        if settings.readiness_requires_redis and settings.redis_url:
+            body["redis"] = "ok"
+        return JSONResponse(body)
 
     return [
         Route("/health", health, methods=["GET"]),

@@ -200,6 +200,21 @@ REDIS_DURATION = Histogram(
 )
 REDIS_ERRORS = Counter("bountyexpo_redis_errors_total", "Redis commands that failed.", ["command"])
 
+# --- Dependency outages ------------------------------------------------------------------------
+DEPENDENCIES = ("postgres", "redis")
+DEPENDENCY_UNAVAILABLE = Counter(
+    "bountyexpo_dependency_unavailable_total",
+    "Operations answered SERVICE_UNAVAILABLE because a dependency did not answer, by dependency"
+    " (apart from INTERNAL_SERVER_ERROR: these are outages to retry, not bugs).",
+    ["dependency"],
+)
+RATE_LIMITER_PAUSED = Gauge(
+    "bountyexpo_rate_limiter_paused",
+    "1 while the rate limiter stops asking Redis after a failure (buckets fail open or closed),"
+    " until a probe finds it answering again.",
+    multiprocess_mode="livemax",
+)
+
 # --- WebSocket --------------------------------------------------------------------------------
 WEBSOCKET_CONNECTIONS = Gauge(
     "bountyexpo_websocket_connections",
@@ -414,3 +429,13 @@ def record_deliveries(field: str, count: int, published_at: object) -> None:
         MESSAGES_DELIVERED.inc(count)
     if isinstance(published_at, int | float):
         PUBLISH_TO_DELIVER.observe(max(0.0, time.time() - published_at))
+
+
+def record_dependency_unavailable(dependency: str) -> None:
+    if dependency not in DEPENDENCIES:
+        raise ValueError(f"unknown dependency {dependency!r}")
+    DEPENDENCY_UNAVAILABLE.labels(dependency).inc()
+
+
+def record_rate_limiter_paused(paused: bool) -> None:
+    RATE_LIMITER_PAUSED.set(1 if paused else 0)

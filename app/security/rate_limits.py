@@ -7,9 +7,13 @@ Buckets (limits from settings), all GCRA over the shared throttle (services/thro
 - `auth`: sign-up and password-reset requests per client address and per account (failed
   sign-ins have their own counter in services/sessions.py);
 - `payments` and `events` (`trackEvents`): per user, for those mutations to call `enforce`.
-When the limiter is unreachable, `ip` and `user` fail open (the request is served and a warning
-logged) and `auth` and `payments` fail closed (SERVICE_UNAVAILABLE with `retryAfter`). After a
-failure Redis is not asked again for a second, so an outage costs one timeout, not one per request.
+When the limiter is unreachable, `ip` and `user` fail open (the request is served) and `auth` and
+`payments` fail closed (SERVICE_UNAVAILABLE with `retryAfter`). After a failure the limiter pauses:
+for OUTAGE_PAUSE_SECONDS Redis is not asked at all, so an outage costs one timeout, not one per
+request. The pause ends on time whatever the traffic (requests refused by it do not extend it);
+then one request at a time probes Redis, the others still treated as paused, and the first
+answer ends the pause (a failed probe starts another). One warning is logged per pause, and the
+state is the `bountyexpo_rate_limiter_paused` gauge and `rateLimiter` in /health/detailed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from app.monitoring.metrics import record_dependency_unavailable, record_rate_limiter_paused
 from app.settings import Settings
 from schema.errors import RATE_LIMITED, ApiError
 from services.throttle import Decision, LimiterUnavailable, Throttle
@@ -54,7 +59,9 @@ class RateLimiter:
         self.buckets = buckets(settings)
         self.cost_unit = settings.rate_limit_cost_unit
         self.throttle = throttle
+        self.paused = False
         self._paused_until = 0.0
+        self._probing = False
 
     def units(self, cost: int) -> int:
         return max(1, -(-cost // self.cost_unit))
@@ -65,17 +72,51 @@ class RateLimiter:
             return None
         bucket = self.buckets[bucket_name]
         try:
-            if time.monotonic() < self._paused_until:
-                raise LimiterUnavailable
-            return await self.throttle.consume(
+            return await self._consume(bucket, key, cost)
+        except LimiterUnavailable:
+            if bucket.fail_open:
+                return None
+            raise
+
+    async def _consume(self, bucket: Bucket, key: str, cost: int) -> Decision:
+        if self.paused and (self._probing or time.monotonic() < self._paused_until):
+            raise LimiterUnavailable
+        probe = self.paused  # the pause is over: this request is the one probe
+        if probe:
+            self._probing = True
+        try:
+            decision = await self.throttle.consume(
                 f"{bucket.name}:{key}", limit=bucket.limit, period=bucket.period, cost=cost
             )
         except LimiterUnavailable:
-            self._paused_until = time.monotonic() + OUTAGE_PAUSE_SECONDS
-            if bucket.fail_open:
-                logger.warning("rate limiter unavailable: %s bucket fails open", bucket.name)
-                return None
+            self._pause()
             raise
+        finally:
+            if probe:
+                self._probing = False
+        if self.paused:
+            self.paused = False
+            record_rate_limiter_paused(False)
+            logger.warning("rate limiter answering again: limits apply")
+        return decision
+
+    def _pause(self) -> None:
+        self._paused_until = time.monotonic() + OUTAGE_PAUSE_SECONDS
+        if not self.paused:
+            self.paused = True
+            record_rate_limiter_paused(True)
+            logger.warning(
+                "rate limiter unavailable: ip, user and events buckets fail open, auth and "
+                "payments fail closed; Redis is probed again in %.0f s",
+                OUTAGE_PAUSE_SECONDS,
+            )
+
+    def state(self) -> str:
+        if not self.enabled:
+            return "off"
+        if not self.paused:
+            return "available"
+        return "probing" if self._probing else "paused"
 
     async def enforce(self, bucket_name: str, key: str, cost: int = 1) -> Decision | None:
         """`check`, raising RATE_LIMITED (or SERVICE_UNAVAILABLE when failing closed)."""
@@ -94,6 +135,7 @@ def limited(decision: Decision) -> ApiError:
 
 
 def unavailable() -> ApiError:
+    record_dependency_unavailable("redis")
     return ApiError(
         "the rate limiter is unavailable; retry shortly",
         SERVICE_UNAVAILABLE,

@@ -12,6 +12,7 @@ from app.db.engine import SessionFactory
 from app.db.models import BountyStatus, Role, User
 from app.settings import Settings
 from services.bounties.lifecycle import TRANSITIONS
+from services.payments import ledger
 from tests.bounty_factories import (
     ACCEPT,
     APPLY,
@@ -30,6 +31,7 @@ from tests.bounty_factories import (
 )
 from tests.conftest import GraphQL
 from tests.factories import create_user, global_id, token_for
+from tests.ledger_invariants import assert_ledger_invariants
 
 pytestmark = pytest.mark.asyncio
 S = BountyStatus
@@ -104,8 +106,15 @@ async def test_a_bounty_goes_from_draft_to_completed_and_both_sides_review(
         ("ACCEPTED", "Hank Hunter"),
         ("REJECTED", "Olive Other"),
     ]
-    snapshot = await bounty_snapshot(session_factory, uuid.UUID(_node_id(bounty)))
-    assert snapshot["payments"] == [("fund", 2500), ("release", 2500)]
+    bounty_id = uuid.UUID(_node_id(bounty))
+    snapshot = await bounty_snapshot(session_factory, bounty_id)
+    assert snapshot["payments"] == [("FUNDING", 2500), ("RELEASE", 2500)]
+    # The release paid the platform fee in force at funding (10%) and the rest to the hunter.
+    async with session_factory() as session:
+        assert await ledger.balance(session, ledger.wallet(hunter.id, "USD")) == 2250
+        assert await ledger.balance(session, ledger.fees("USD")) == 250
+        assert await ledger.balance(session, ledger.held(bounty_id, "USD")) == 0
+    await assert_ledger_invariants(session_factory)
 
     review = """mutation ($input: ReviewUserInput!) { reviewUser(input: $input) {
       __typename ... on ReviewUserSuccess { review { rating text author { displayName } } }

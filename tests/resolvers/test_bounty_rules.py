@@ -85,7 +85,7 @@ async def test_an_idempotency_key_returns_the_first_result_and_refuses_other_inp
     assert one["data"]["publishBounty"]["bounty"]["status"] == "OPEN"
     assert two == one
     state = await bounty_snapshot(session_factory, first)
-    assert state["payments"] == [("fund", state["payments"][0][1])]
+    assert state["payments"] == [("FUNDING", state["payments"][0][1])]
     assert len(state["history"]) == 2
     other = {**publish, "bountyId": global_id("Bounty", second)}
     reused = (await graphql(PUBLISH, {"input": other}, token=token))["data"]["publishBounty"]
@@ -117,7 +117,8 @@ async def test_a_failed_attempt_leaves_its_key_free_for_a_retry(
         )
     done = (await graphql(CANCEL, {"input": cancel}, token=token))["data"]["cancelBounty"]
     assert done["bounty"]["status"] == "CANCELLED"
-    assert (await bounty_snapshot(session_factory, bounty_id))["payments"][0][0] == "refund"
+    refunded = (await bounty_snapshot(session_factory, bounty_id))["payments"]
+    assert [kind for kind, _ in refunded] == ["FUNDING", "REFUND", "REFUND_SETTLED"]
 
 
 async def _suspend(session_factory: SessionFactory, user: User) -> None:
@@ -232,6 +233,6 @@ async def test_the_expiry_schedule_expires_and_refunds_overdue_open_bounties(
     expired = await bounty_snapshot(session_factory, overdue)
     assert expired["status"] is BountyStatus.EXPIRED
     assert expired["history"] == [(BountyStatus.OPEN, BountyStatus.EXPIRED)]
-    assert [call[0] for call in expired["payments"]] == ["refund"]
+    assert [call[0] for call in expired["payments"]] == ["FUNDING", "REFUND", "REFUND_SETTLED"]
     assert (await bounty_snapshot(session_factory, assigned))["status"] is BountyStatus.ASSIGNED
     assert (await bounty_snapshot(session_factory, later))["status"] is BountyStatus.OPEN

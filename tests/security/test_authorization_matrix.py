@@ -23,6 +23,7 @@ from app.db.engine import SessionFactory
 from app.db.models import Role, User
 from app.graphql import build_schema
 from app.settings import Settings
+from services import system_settings
 from services.identity import Identity
 from tests.conftest import GraphQL
 from tests.factories import PASSWORD, create_user, global_id, token_for
@@ -32,7 +33,15 @@ from tests.resolvers.test_bounty_authorization import MUTATIONS as BOUNTY_MUTATI
 pytestmark = [pytest.mark.asyncio, pytest.mark.authorization]
 
 ACTORS = ("A", "B", "moderator", "admin", "anonymous")
-TABLES = ("users", "refresh_tokens", "revoked_tokens", "password_reset_tokens", "audit_events")
+TABLES = (
+    "users",
+    "refresh_tokens",
+    "revoked_tokens",
+    "password_reset_tokens",
+    "audit_events",
+    "system_settings",
+    "system_setting_versions",
+)
 
 
 @dataclass
@@ -365,6 +374,19 @@ SELF_SERVICE: dict[str, Case] = {
         {},
         {**dict.fromkeys(ACTORS, "NOT_FOUND"), "anonymous": "UNAUTHENTICATED"},
     ),
+    # Admin (issue 13): admins only; moderators get FORBIDDEN like plain users.
+    "adminUsers": Case("{ adminUsers { totalCount } }", {}, ADMINS_ONLY),
+    "adminUser": Case(
+        "query ($id: ID!) { adminUser(id: $id) { email } }", {"id": "@A"}, ADMINS_ONLY
+    ),
+    "auditEvents": Case("{ auditEvents { edges { node { id } } } }", {}, ADMINS_ONLY),
+    "systemSettings": Case("{ systemSettings { key } }", {}, ADMINS_ONLY),
+    "updateSystemSetting": Case(
+        "mutation ($input: UpdateSystemSettingInput!) "
+        f"{{ updateSystemSetting(input: $input) {RESULT} }}",
+        {"input": {"key": "moderation.notice", "value": "hello", "expectedVersion": 0}},
+        ADMINS_ONLY,
+    ),
     "markNotificationRead": Case(
         f"mutation ($id: ID!) {{ markNotificationRead(id: $id) {RESULT} }}",
         {"id": NO_SUCH_NOTIFICATION},
@@ -438,6 +460,14 @@ async def test_self_service_root_fields_by_actor(
         assert result == 0
     elif field == "notificationPreferences":
         assert result == {"timeZone": "UTC"}
+    elif field == "adminUsers":
+        assert result == {"totalCount": 4}
+    elif field == "adminUser":
+        assert result == {"email": "a@example.test"}
+    elif field == "auditEvents":
+        assert result == {"edges": []}
+    elif field == "systemSettings":
+        assert len(result) == len(system_settings.SPECS)
     elif field == "markAllNotificationsRead":
         assert result == {"__typename": "MarkAllNotificationsReadSuccess", "count": 0}
     elif expected == OK:

@@ -10,7 +10,7 @@ import redis.asyncio as redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import SessionFactory
-from app.db.models import Bounty, BountyStatus, PaymentCall, RefreshToken, User
+from app.db.models import Bounty, BountyStatus, LedgerPosting, RefreshToken, User
 from app.security.rate_limits import RateLimiter
 from app.settings import Settings
 from schema.errors import ApiError
@@ -255,7 +255,7 @@ async def test_money_moving_mutations_are_limited_per_user(
         refused = await client.post("/graphql", json=publish(drafts[2]), headers=headers)
     assert codes(refused.json()) == ["RATE_LIMITED"]
     assert int(refused.headers["retry-after"]) > 0
-    assert await count_rows(engine, PaymentCall) == 2  # the third funding never happened
+    assert await count_rows(engine, LedgerPosting) == 2  # the third funding never happened
     async with session_factory() as session:
         third = await session.get(Bounty, drafts[2])
     assert third is not None

@@ -7,7 +7,15 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from app.db.engine import SessionFactory
-from app.db.models import Application, ApplicationStatus, Bounty, PaymentCall, Review, Role, User
+from app.db.models import (
+    Application,
+    ApplicationStatus,
+    Bounty,
+    LedgerPosting,
+    Review,
+    Role,
+    User,
+)
 from services.demo_bounties import DEMO_BOUNTIES, seed_demo_bounties
 from services.passwords import verify_password
 from services.payments import payments_for
@@ -45,9 +53,7 @@ async def test_demo_bounties_cover_the_lifecycle_and_are_added_once(
         calls = [
             (row[0], row[1])
             for row in await session.execute(
-                select(col(PaymentCall.operation), func.count()).group_by(
-                    col(PaymentCall.operation)
-                )
+                select(col(LedgerPosting.kind), func.count()).group_by(col(LedgerPosting.kind))
             )
         ]
         pending = await session.scalar(
@@ -55,8 +61,8 @@ async def test_demo_bounties_cover_the_lifecycle_and_are_added_once(
         )
         reviewed = await session.scalar(select(func.count()).select_from(Review))
     assert statuses == sorted(["DRAFT", "ASSIGNED", "SUBMITTED", "COMPLETED"] + ["OPEN"] * 4)
-    # Funded through the payments interface: every published one, released once completed.
-    assert sorted(calls) == [("fund", 7), ("release", 1)]
+    # Funded through the ledger: every published one, released once completed.
+    assert sorted(calls) == [("FUNDING", 7), ("RELEASE", 1)]
     assert (pending, reviewed) == (3, 2)
     # An anonymous client browsing finds the open ones; drafts stay their poster's.
     listed = await graphql("{ bounties(first: 20) { totalCount edges { node { title } } } }")

@@ -1,5 +1,6 @@
 """SQLModel tables, one module per domain. Importing this package registers every table."""
 
+from app.db.models.admin import SystemSetting, SystemSettingVersion
 from app.db.models.base import metadata
 from app.db.models.bounties import (
     Application,
@@ -20,6 +21,13 @@ from app.db.models.messaging import (
     ConversationParticipant,
     Message,
 )
+from app.db.models.moderation import (
+    ContentReport,
+    ModerationAction,
+    ReportReason,
+    ReportStatus,
+    ReportTarget,
+)
 from app.db.models.notifications import (
     Channel,
     Notification,
@@ -32,11 +40,25 @@ from app.db.models.notifications import (
     PushToken,
 )
 from app.db.models.operations import PersistedOperation
-from app.db.models.payments import IdempotencyKey, PaymentCall
+from app.db.models.payments import (
+    AccountKind,
+    IdempotencyKey,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerPosting,
+    OperationKind,
+    OperationStatus,
+    PaymentCustomer,
+    PaymentOperation,
+    PostingKind,
+    WebhookEvent,
+)
+from app.db.models.risk import RiskAssessment, RiskLevel
 from app.db.models.users import Role, User, UserStatus
 
 __all__ = [
     "QUEUE_TABLES",
+    "AccountKind",
     "Application",
     "ApplicationStatus",
     "AuditEvent",
@@ -46,29 +68,46 @@ __all__ = [
     "BountyImage",
     "BountyStatus",
     "Channel",
+    "ContentReport",
     "Conversation",
     "ConversationKind",
     "ConversationParticipant",
     "IdempotencyKey",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerPosting",
     "Message",
+    "ModerationAction",
     "Notification",
     "NotificationPreference",
     "NotificationSettings",
     "NotificationType",
+    "OperationKind",
+    "OperationStatus",
     "PasswordResetToken",
-    "PaymentCall",
+    "PaymentCustomer",
+    "PaymentOperation",
     "PersistedOperation",
     "Platform",
+    "PostingKind",
     "PushDelivery",
     "PushStatus",
     "PushToken",
     "RefreshToken",
+    "ReportReason",
+    "ReportStatus",
+    "ReportTarget",
     "Review",
     "RevokedToken",
+    "RiskAssessment",
+    "RiskLevel",
     "Role",
     "Submission",
+    "SystemSetting",
+    "SystemSettingVersion",
     "User",
     "UserStatus",
+    "WebhookEvent",
     "WorkerHeartbeat",
     "metadata",
 ]

@@ -107,8 +107,17 @@ class Bounty(SQLModel, table=True):
     published_at: datetime | None = Field(
         default=None, sa_column=sa.Column(sa.DateTime(timezone=True))
     )
+    # PLATFORM_FEE_BPS when the reward was funded: the release takes this fee, whatever the
+    # setting is by then.
+    platform_fee_bps: int | None = Field(default=None, sa_column=sa.Column(sa.Integer))
+    # Why the last funding attempt failed (the bounty went back to DRAFT); cleared on publish.
+    funding_failure: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=updated_at_column())
+    # Set when a moderator removes it: hidden from everyone but staff and its author.
+    removed_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True))
+    )
 
 
 class BountyImage(SQLModel, table=True):
@@ -232,3 +241,7 @@ class Review(SQLModel, table=True):
     rating: int = Field(sa_column=sa.Column(sa.SmallInteger, nullable=False))
     text: str = Field(sa_column=sa.Column(sa.String(2000), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
+    # Set when a moderator removes it: hidden from everyone but staff and its author.
+    removed_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True))
+    )

@@ -98,3 +98,7 @@ class Message(SQLModel, table=True):
     )
     client_message_id: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
+    # Set when a moderator removes it: hidden from everyone but staff and its author.
+    removed_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True))
+    )

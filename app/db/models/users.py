@@ -63,3 +63,8 @@ class User(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=updated_at_column())
+    # Set when a moderator removes the profile: bio, skills, location and avatar are then
+    # hidden from everyone but staff and the user.
+    profile_removed_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True))
+    )
