@@ -167,7 +167,7 @@ class Settings(BaseSettings):
     # Password hashing (services/passwords.py): argon2 threads per process, and how many more
     # hashes may wait; beyond, sign-in and sign-up answer 503 SERVICE_UNAVAILABLE at once.
     password_hash_threads: int = Field(default=1, ge=1)
-    password_hash_queue: int = Field(default=16, ge=0)
+    password_hash_queue: int = Field(default=8, ge=0)
     # "apq": Automatic Persisted Queries; "trusted": only registered operations run; "off".
     persisted_operations: Literal["off", "apq", "trusted"] = "apq"
     apq_ttl_seconds: int = Field(default=86_400, ge=60)

@@ -74,7 +74,7 @@ class PasswordWork:
             self._executor.shutdown(wait=False)
 
 
-_work = PasswordWork(threads=1, queue=16)
+_work = PasswordWork(threads=1, queue=8)
 
 
 def configure(threads: int, queue: int) -> PasswordWork:

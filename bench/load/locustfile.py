@@ -35,7 +35,7 @@ from bench.load.profiles import (
 )
 from bench.load.scenarios import SCENARIOS
 
-NETWORK_ERROR_PAUSE_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 8.0
 _indexes = itertools.count()
 _samples: list[report.Sample] = []
 _clock = {"start": 0.0}
@@ -79,6 +79,7 @@ class GatewayUser(FastHttpUser):
         self.rng = random.Random(_options(self.environment).load_seed * 1_000_003 + self.index)
         self.names, self.weights, _ = mix_of(self.environment)
         self.token: str | None = None
+        self.failures = 0  # consecutive refusals and network errors
         self.address = f"10.{self.index >> 16 & 255}.{self.index >> 8 & 255}.{self.index & 255}"
         self.interval = 1 / USER_REQUESTS_PER_SECOND
         self.due = time.monotonic() + self.rng.uniform(0, self.interval)
@@ -101,12 +102,15 @@ class GatewayUser(FastHttpUser):
         return headers
 
     def back_off(self, response: Any) -> None:
-        """As the app does: wait what Retry-After says, and a few seconds after a network error."""
+        """As a client's retry link does: after a refusal or a network error, wait at least what
+        Retry-After says, doubling (with jitter) over consecutive failures up to a cap."""
         retry_after = retry_after_of(response)
-        if retry_after is not None:
-            self.due = max(self.due, time.monotonic() + retry_after)
-        elif not response.status_code:
-            self.due = max(self.due, time.monotonic() + NETWORK_ERROR_PAUSE_SECONDS)
+        if retry_after is None and response.status_code:
+            self.failures = 0
+            return
+        self.failures += 1
+        backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2**self.failures) * self.rng.uniform(0.5, 1.0)
+        self.due = max(self.due, time.monotonic() + max(retry_after or 0.0, backoff))
 
     def get(self, path: str) -> None:
         self.pace()
