@@ -36,6 +36,7 @@ from bench.load.profiles import (
 from bench.load.scenarios import SCENARIOS
 
 MAX_BACKOFF_SECONDS = 8.0
+STOP_ALL_AT_ONCE = 10_000.0
 _indexes = itertools.count()
 _samples: list[report.Sample] = []
 _clock = {"start": 0.0}
@@ -90,10 +91,11 @@ class GatewayUser(FastHttpUser):
         SCENARIOS[name](self)
 
     def pace(self) -> None:
+        """One request per interval; a user that fell behind starts again from now (no burst)."""
         now = time.monotonic()
         if self.due > now:
             time.sleep(self.due - now)  # cooperative: locust patches the standard library
-        self.due = max(self.due + self.interval, now)
+        self.due = max(self.due, now) + self.interval
 
     def headers(self, token: bool) -> dict[str, str]:
         headers = {"x-forwarded-for": self.address}
@@ -243,5 +245,7 @@ class PhasedShape(LoadTestShape):
         if stage is None:
             return None
         users = max(1, math.ceil(stage.rate / USER_REQUESTS_PER_SECOND))
+        if users < self.get_current_user_count():
+            return users, STOP_ALL_AT_ONCE  # the rate applies to stopping users too
         # A stage's new users arrive over about 10 s (each signs in first), not all at once.
         return users, max(10.0, users / 10)
