@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     db_statement_timeout_ms: int = Field(default=5_000, ge=0)
+    # A pooled connection idle longer than this is pinged when checked out (0: every checkout).
+    db_ping_idle_seconds: float = Field(default=5.0, ge=0)
     # A connection attempt to an unreachable PostgreSQL gives up after this (SERVICE_UNAVAILABLE).
     db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
 

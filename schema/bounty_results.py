@@ -11,6 +11,8 @@ from schema.errors import (
     AccountSuspendedError,
     AlreadyAppliedError,
     AlreadyReviewedError,
+    CategoryProhibitedError,
+    CategoryReviewPendingError,
     IdempotencyKeyReusedError,
     InvalidImageError,
     InvalidInputError,
@@ -19,6 +21,7 @@ from schema.errors import (
     NotFoundError,
     OwnBountyError,
     PaymentFailedError,
+    PaymentsRestrictedError,
     TooManyImagesError,
 )
 from schema.reviews import Review
@@ -54,9 +57,17 @@ _PAYMENT = (
     | InvalidTransitionError
     | IdempotencyKeyReusedError
     | PaymentFailedError
+    | PaymentsRestrictedError
+    | CategoryProhibitedError
+    | CategoryReviewPendingError
 )
 _ACTION = (
-    BountySuccess | InvalidInputError | NotFoundError | NotAllowedError | InvalidTransitionError
+    BountySuccess
+    | InvalidInputError
+    | NotFoundError
+    | NotAllowedError
+    | InvalidTransitionError
+    | CategoryProhibitedError
 )
 _IMAGE = (
     BountyImageSuccess
@@ -69,7 +80,11 @@ _IMAGE = (
 _APPLICATION = ApplicationSuccess | NotFoundError | NotAllowedError | InvalidTransitionError
 
 CreateBountyResult = Annotated[
-    BountySuccess | InvalidInputError | AccountSuspendedError | IdempotencyKeyReusedError,
+    BountySuccess
+    | InvalidInputError
+    | AccountSuspendedError
+    | IdempotencyKeyReusedError
+    | CategoryProhibitedError,
     strawberry.union("CreateBountyResult"),
 ]
 UpdateBountyResult = Annotated[_ACTION, strawberry.union("UpdateBountyResult")]

@@ -13,6 +13,7 @@ from sqlmodel import col
 from app.db.models import PasswordResetToken, Role, User, UserStatus
 from app.db.models.base import utcnow
 from services import audit, business_events, idempotency, passwords
+from services.analytics import events as analytics
 from services.audit import RequestMeta
 from services.identity import Identity
 from services.identity_errors import (
@@ -90,6 +91,7 @@ async def sign_up(
             request=_sign_up_request(email, display_name),
         )
     audit.record(session, action=audit.SIGN_UP, meta=meta, actor_id=user.id, target_id=user.id)
+    analytics.record(session, analytics.SIGNED_UP, user.id)
     work.after_commit(business_events.signed_up)
     return user, await issue_tokens(session, identity=identity, user=user, meta=meta)
 

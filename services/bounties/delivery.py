@@ -23,6 +23,9 @@ from services.bounties.errors import PaymentFailed
 from services.bounties.lifecycle import BountyState
 from services.errors import InvalidInput, NotAllowed
 from services.payments import Payments, PaymentStatus
+from services.risk import categories
+from services.risk import checks as risk_checks
+from services.risk.checks import MoneyAction
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
@@ -69,10 +72,12 @@ async def publish(
     work: UnitOfWork, viewer: Viewer, *, payments: Payments, bounty_id: uuid.UUID, key: str
 ) -> uuid.UUID:
     """DRAFT -> FUNDING_PENDING, fund the reward, -> OPEN once the funds are held."""
+    await categories.check_publish(work, viewer, bounty_id)
 
     async def run() -> BountyState:
         state = await lifecycle.load_state(work.session, viewer, bounty_id)
         require_poster(viewer, state, "publish it")
+        await risk_checks.check(work.session, viewer.user_id, MoneyAction.FUND)
         pending = await lifecycle.transition(
             work, state, S.FUNDING_PENDING, actor_id=viewer.user_id
         )
@@ -166,6 +171,7 @@ async def approve(
     async def run() -> BountyState:
         state = await lifecycle.load_state(work.session, viewer, bounty_id)
         require_poster(viewer, state, "approve the work")
+        await risk_checks.check(work.session, viewer.user_id, MoneyAction.RELEASE)
         if state.status is not S.SUBMITTED:  # DISPUTED -> COMPLETED is a moderator's call
             raise lifecycle.refused(state.status, S.COMPLETED)
         completed = await lifecycle.transition(work, state, S.COMPLETED, actor_id=viewer.user_id)

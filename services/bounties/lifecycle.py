@@ -23,6 +23,7 @@ from sqlmodel import col
 from app.db.models import Bounty, BountyHistory, BountyStatus
 from app.db.models.base import utcnow
 from services import business_events
+from services.analytics import events as analytics
 from services.bounties.errors import InvalidTransition, with_article
 from services.errors import NotFound
 from services.payments import Money
@@ -75,8 +76,13 @@ class BountyState:
     status: BountyStatus
     reward: Money
     deadline: datetime | None
+    removed_at: datetime | None = None  # by a moderator: staff and the poster only
 
     def visible_to(self, viewer: Viewer | None) -> bool:
+        if self.removed_at is not None and not (
+            viewer is not None and (viewer.is_staff or viewer.owns(self.poster_id))
+        ):
+            return False
         return self.status not in PRIVATE_STATUSES or (
             viewer is not None and viewer.owns(self.poster_id)
         )
@@ -90,11 +96,12 @@ _STATE_COLUMNS = (
     col(Bounty.reward_amount),
     col(Bounty.reward_currency),
     col(Bounty.deadline),
+    col(Bounty.removed_at),
 )
 
 
 def _state(row: Any) -> BountyState:
-    return BountyState(row[0], row[1], row[2], row[3], Money(row[4], row[5]), row[6])
+    return BountyState(row[0], row[1], row[2], row[3], Money(row[4], row[5]), row[6], row[7])
 
 
 async def load_state(
@@ -144,6 +151,14 @@ async def transition(
             bounty_id=state.id, actor_id=actor_id, from_status=state.status, to_status=to, note=note
         )
     )
+    analytics.record(
+        work.session,
+        analytics.bounty_event(to.value),
+        actor_id,
+        bountyId=str(state.id),
+        amount=state.reward.amount,
+        currency=state.reward.currency,
+    )
     await _effects(work, state, to, actor_id)
     return _state(row)
 
@@ -164,6 +179,7 @@ async def record_creation(work: UnitOfWork, bounty_id: uuid.UUID, actor_id: uuid
             bounty_id=bounty_id, actor_id=actor_id, from_status=None, to_status=S.DRAFT
         )
     )
+    analytics.record(work.session, analytics.BOUNTY_CREATED, actor_id, bountyId=str(bounty_id))
     work.after_commit(lambda: business_events.bounty_event("created"))
 
 

@@ -41,6 +41,11 @@ TABLES = (
     "audit_events",
     "system_settings",
     "system_setting_versions",
+    "content_reports",
+    "analytics_events",
+    "risk_assessments",
+    "risk_restrictions",
+    "category_policies",
 )
 
 
@@ -302,7 +307,9 @@ ADMINS_ONLY = {
     "admin": OK,
     "anonymous": "UNAUTHENTICATED",
 }
+STAFF_ONLY = {**ADMINS_ONLY, "moderator": OK}
 RESULT = "{ __typename ... on UserError { code } }"
+NO_SUCH_REPORT = relay.to_base64("ContentReport", "00000000-0000-0000-0000-000000000002")
 NO_SUCH_NOTIFICATION = relay.to_base64("Notification", "00000000-0000-0000-0000-000000000001")
 PUSH_TOKEN = {"token": "ExpoPushToken[matrix-token-000]", "platform": "IOS", "deviceId": "@new"}
 SELF_SERVICE: dict[str, Case] = {
@@ -375,6 +382,12 @@ SELF_SERVICE: dict[str, Case] = {
         {**dict.fromkeys(ACTORS, "NOT_FOUND"), "anonymous": "UNAUTHENTICATED"},
     ),
     # Admin (issue 13): admins only; moderators get FORBIDDEN like plain users.
+    "adminDashboard": Case(
+        '{ adminDashboard(from: "2026-11-01T00:00:00Z", to: "2026-11-02T00:00:00Z") '
+        "{ usersTotal disputeRate } }",
+        {},
+        ADMINS_ONLY,
+    ),
     "adminUsers": Case("{ adminUsers { totalCount } }", {}, ADMINS_ONLY),
     "adminUser": Case(
         "query ($id: ID!) { adminUser(id: $id) { email } }", {"id": "@A"}, ADMINS_ONLY
@@ -385,6 +398,52 @@ SELF_SERVICE: dict[str, Case] = {
         "mutation ($input: UpdateSystemSettingInput!) "
         f"{{ updateSystemSetting(input: $input) {RESULT} }}",
         {"input": {"key": "moderation.notice", "value": "hello", "expectedVersion": 0}},
+        ADMINS_ONLY,
+    ),
+    # Moderation (issue 13): anyone signed in reports; staff review and resolve.
+    "reportContent": Case(
+        f"mutation ($input: ReportContentInput!) {{ reportContent(input: $input) {RESULT} }}",
+        {"input": {"targetType": "PROFILE", "targetId": "@A", "reason": "SPAM"}},
+        {**SIGNED_IN, "A": "NOT_ALLOWED"},
+    ),
+    "contentReviewQueue": Case("{ contentReviewQueue { edges { node { id } } } }", {}, STAFF_ONLY),
+    "resolveReport": Case(
+        f"mutation ($input: ResolveReportInput!) {{ resolveReport(input: $input) {RESULT} }}",
+        {"input": {"reportId": NO_SUCH_REPORT, "action": "DISMISS"}},
+        {**STAFF_ONLY, "moderator": "NOT_FOUND", "admin": "NOT_FOUND"},
+    ),
+    # Analytics (issue 13): the app tracks events; admins read them.
+    "trackEvents": Case(
+        f'mutation {{ trackEvents(events: [{{name: "app.opened"}}]) {RESULT} }}', {}, SIGNED_IN
+    ),
+    "analyticsEvents": Case("{ analyticsEvents { edges { node { id } } } }", {}, ADMINS_ONLY),
+    "analyticsMetrics": Case(
+        '{ analyticsMetrics(metric: SIGNUPS, from: "2026-11-01T00:00:00Z", '
+        'to: "2026-11-03T00:00:00Z") { points { value } } }',
+        {},
+        ADMINS_ONLY,
+    ),
+    "analyticsFunnel": Case(
+        '{ analyticsFunnel(from: "2026-11-01T00:00:00Z", to: "2026-11-03T00:00:00Z") '
+        "{ created completedRate } }",
+        {},
+        ADMINS_ONLY,
+    ),
+    # Risk (issue 13): admins only.
+    "riskAssessment": Case(
+        "query ($id: ID!) { riskAssessment(userId: $id) { level } }", {"id": "@A"}, ADMINS_ONLY
+    ),
+    "riskAssessments": Case("{ riskAssessments { edges { node { score } } } }", {}, ADMINS_ONLY),
+    "takeRiskAction": Case(
+        f"mutation ($input: TakeRiskActionInput!) {{ takeRiskAction(input: $input) {RESULT} }}",
+        {"input": {"userId": "@A", "action": "FLAG", "reason": "matrix"}},
+        ADMINS_ONLY,
+    ),
+    "categoryPolicies": Case("{ categoryPolicies { category } }", {}, ADMINS_ONLY),
+    "setCategoryPolicy": Case(
+        "mutation ($input: SetCategoryPolicyInput!) "
+        f"{{ setCategoryPolicy(input: $input) {RESULT} }}",
+        {"input": {"category": "handyman", "policy": "RESTRICTED"}},
         ADMINS_ONLY,
     ),
     "markNotificationRead": Case(
@@ -460,11 +519,23 @@ async def test_self_service_root_fields_by_actor(
         assert result == 0
     elif field == "notificationPreferences":
         assert result == {"timeZone": "UTC"}
+    elif field == "analyticsMetrics":
+        assert result == {"points": [{"value": 0}, {"value": 0}]}
+    elif field == "analyticsFunnel":
+        assert result == {"created": 0, "completedRate": None}
+    elif field == "riskAssessment":
+        assert result == {"level": "LOW"}
+    elif field == "riskAssessments":
+        assert result == {"edges": []}
+    elif field == "adminDashboard":
+        assert result == {"usersTotal": 0, "disputeRate": None}  # no day rolled up yet
+    elif field == "categoryPolicies":
+        assert {"category": "handyman"} in result
     elif field == "adminUsers":
         assert result == {"totalCount": 4}
     elif field == "adminUser":
         assert result == {"email": "a@example.test"}
-    elif field == "auditEvents":
+    elif field in ("auditEvents", "contentReviewQueue", "analyticsEvents"):
         assert result == {"edges": []}
     elif field == "systemSettings":
         assert len(result) == len(system_settings.SPECS)

@@ -48,6 +48,8 @@ def test_production_workers_serve_only_production_modules() -> None:
         "workers.bounties",
         "workers.realtime",
         "workers.notifications",
+        "workers.analytics",
+        "workers.risk",
     )
     assert list(selection.jobs) == [
         "system.noop",
@@ -57,11 +59,16 @@ def test_production_workers_serve_only_production_modules() -> None:
         "notifications.message",
         "notifications.push",
         "notifications.email",
+        "analytics.rollup",
     ]
     assert list(selection.schedules) == [
         "system.heartbeat",
         "bounties.expire",
         "notifications.receipts",
+        "analytics.rollup_hourly",
+        "analytics.rollup_daily",
+        "risk.reassess_changed",
+        "risk.reassess_nightly",
     ]
     assert "testing.record" in load_selection(extra_modules=["tests.workers.entrypoints"]).jobs
 

@@ -43,3 +43,91 @@ class RiskAssessment(SQLModel, table=True):
         sa_column=sa.Column(JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     )
     assessed_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
+
+
+class RiskRestriction(SQLModel, table=True):
+    """What risk actions left in force on a user (CLEAR resets them all). No row: nothing."""
+
+    __tablename__ = "risk_restrictions"
+
+    user_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    flagged: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    verification_required: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    payments_restricted: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    payouts_restricted: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
+    updated_by: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    )
+
+
+class FingerprintKind(StrEnum):
+    CARD = "CARD"  # the provider's card fingerprint (Stripe `card.fingerprint`)
+    DEVICE = "DEVICE"  # the app's device id
+
+
+class RiskFingerprint(SQLModel, table=True):
+    """A payment card or device seen for a user, as a SHA-256 (never the raw value)."""
+
+    __tablename__ = "risk_fingerprints"
+    __table_args__ = (sa.Index("ix_risk_fingerprints_value", "kind", "value_hash"),)
+
+    user_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    kind: FingerprintKind = Field(
+        sa_column=sa.Column(
+            sa.Enum(
+                FingerprintKind,
+                native_enum=False,
+                create_constraint=True,
+                length=8,
+                name="fingerprint_kind",
+            ),
+            primary_key=True,
+        )
+    )
+    value_hash: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    seen_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
+
+
+class CategoryPolicy(StrEnum):
+    ALLOWED = "ALLOWED"
+    RESTRICTED = "RESTRICTED"  # a moderator reviews each bounty before it is published
+    PROHIBITED = "PROHIBITED"  # refused
+
+
+class CategoryRule(SQLModel, table=True):
+    """An admin's policy for a bounty category; a category without a row is ALLOWED."""
+
+    __tablename__ = "category_policies"
+
+    slug: str = Field(
+        sa_column=sa.Column(
+            sa.String(40), sa.ForeignKey("bounty_categories.slug"), primary_key=True
+        )
+    )
+    policy: CategoryPolicy = Field(
+        default=CategoryPolicy.ALLOWED,
+        sa_column=enum_column(CategoryPolicy, "category_policy", CategoryPolicy.ALLOWED),
+    )
+    reason: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
+    updated_by: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    )
