@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"
+    # "json" (one object per line) or "text"; unset: json in production, text elsewhere.
+    log_format: Literal["json", "text"] | None = None
     # Unset: the Expo dev servers' origins in development (EXPO_DEV_ORIGINS), none otherwise.
     cors_origins: Annotated[tuple[str, ...] | None, NoDecode] = None
 
@@ -175,6 +177,10 @@ class Settings(BaseSettings):
     shed_queue_size: int = Field(default=64, ge=0)
     shed_queue_timeout_seconds: float = Field(default=0.5, gt=0)
     shed_retry_after_seconds: int = Field(default=1, ge=1)
+    # Password hashing (services/passwords.py): argon2 threads per process, and how many more
+    # hashes may wait; beyond, sign-in and sign-up answer 503 SERVICE_UNAVAILABLE at once.
+    password_hash_threads: int = Field(default=1, ge=1)
+    password_hash_queue: int = Field(default=8, ge=0)
     # "apq": Automatic Persisted Queries; "trusted": only registered operations run; "off".
     persisted_operations: Literal["off", "apq", "trusted"] = "apq"
     apq_ttl_seconds: int = Field(default=86_400, ge=60)
