@@ -95,13 +95,17 @@ async def test_the_embedded_worker_runs_jobs_schedules_and_reports_in_the_gatewa
         )
 
         async def all_registered() -> bool:
-            return len(await schedules(session_factory)) == 4
+            return len(await schedules(session_factory)) == 8
 
         await until(all_registered)
         assert sorted(await schedules(session_factory)) == [
+            "analytics.rollup_daily",
+            "analytics.rollup_hourly",
             "bounties.expire",
             "notifications.receipts",
             "payments.reconcile",
+            "risk.reassess_changed",
+            "risk.reassess_nightly",
             "system.heartbeat",
         ]
 

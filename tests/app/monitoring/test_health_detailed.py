@@ -117,7 +117,7 @@ async def test_detailed_reports_database_stripe_websocket_and_requests(
     response = await client.get("/health/detailed")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok"
+    assert body["status"] == "ok", body["checks"]
     assert body["version"] == package_version()
     assert body["uptimeSeconds"] >= 0
     database = body["checks"]["database"]
