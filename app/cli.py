@@ -90,9 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("new", nargs="?", default="schema.graphql")
     diff.add_argument(
         "--operations",
-        type=Path,
-        default=Path("clients/operations"),
-        help="the app's documents: changes they would feel are breaking too (skipped if absent)",
+        help="the shipped app's documents (a folder or <git ref>:<folder>): changes they would "
+        "feel are breaking too. Default: OLD's ref's clients/operations when OLD is <ref>:<path>,"
+        " else ./clients/operations (skipped when absent)",
     )
     diff.set_defaults(handler=schema_diff_command)
 
@@ -168,7 +168,7 @@ async def _prepare(settings: Settings, url: str, *, seed: bool) -> None:
     from app.db.database import open_database
     from app.db.migrate import upgrade_to_head
     from services.demo_bounties import seed_demo_bounties
-    from services.payments import payments_for
+    from services.payments.interface import payments_for
     from services.seed import seed_demo_data
 
     async with open_database(settings, url) as database:
@@ -262,14 +262,15 @@ def schema_check_command(settings: Settings, args: argparse.Namespace) -> int:
 def schema_diff_command(settings: Settings, args: argparse.Namespace) -> int:
     from graphql import GraphQLError, build_schema
 
-    from app.client_operations import OperationsError, load_operations
+    from app.client_operations import OperationsError, load_operations_from
     from app.operation_impact import impact
     from app.schema_tools import diff_sdl, read_sdl
 
     try:
         old, new = read_sdl(args.old), read_sdl(args.new)
         changes = diff_sdl(old, new)
-        operations = load_operations(args.operations) if args.operations.is_dir() else []
+        documents = args.operations or _operations_of(args.old)
+        operations = load_operations_from(documents)
         felt = impact(build_schema(old), build_schema(new), operations)
     except (FileNotFoundError, OperationsError) as error:
         print(f"bountyexpo: {error}", file=sys.stderr)
@@ -286,7 +287,7 @@ def schema_diff_command(settings: Settings, args: argparse.Namespace) -> int:
     for line in felt.dangerous:
         print(f"DANGEROUS READ_BY_OPERATION: {line}")
     if operations:
-        print(f"({len(operations)} operations in {args.operations} checked)")
+        print(f"({len(operations)} operations in {documents} checked)")
     if not (changes.breaking or changes.dangerous or felt.breaking or felt.dangerous):
         print("no breaking or dangerous changes")
     return 1 if changes.breaking or felt.breaking else 0
@@ -302,6 +303,13 @@ def operations_register_command(settings: Settings, args: argparse.Namespace) ->
         return 1
     print(f"{count} trusted operations registered")
     return 0
+
+
+def _operations_of(old: str) -> str:
+    """The documents apps shipped against OLD: `<ref>:clients/operations` for a git ref."""
+    if ":" in old and not Path(old).is_file():
+        return f"{old.rpartition(':')[0]}:clients/operations"
+    return "clients/operations"
 
 
 def operations_check_command(settings: Settings, args: argparse.Namespace) -> int:

@@ -15,6 +15,8 @@ coordinate is `Type.field`, `Type.field(arg:)` or `Enum.VALUE`.
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -125,6 +127,34 @@ def load_operations(directory: Path = OPERATIONS_DIR) -> list[ClientOperation]:
         kind = definition.operation.value
         operations.append(ClientOperation(relative, path.stem, kind, document))
     return operations
+
+
+def load_operations_from(spec: str) -> list[ClientOperation]:
+    """A folder, or `<git ref>:<folder>` such as `origin/main:clients/operations` (the documents
+    of the apps already shipped from that ref); no documents when it does not exist."""
+    if Path(spec).is_dir():
+        return load_operations(Path(spec))
+    ref, _, folder = spec.rpartition(":")
+    if not ref:
+        return []
+    listed = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", ref, "--", folder],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listed.returncode != 0:
+        raise OperationsError(f"git cannot list {spec}: {listed.stderr.strip()}")
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in listed.stdout.splitlines():
+            if name.endswith(".graphql"):
+                shown = subprocess.run(
+                    ["git", "show", f"{ref}:{name}"], capture_output=True, text=True, check=True
+                )
+                target = Path(scratch) / Path(name).relative_to(folder)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(shown.stdout)
+        return load_operations(Path(scratch))
 
 
 def read_allow_list(directory: Path = OPERATIONS_DIR) -> set[tuple[str, str]]:

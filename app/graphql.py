@@ -30,7 +30,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app import http_protocol, request_bodies
 from app.broker import Broker
-from app.db.engine import SessionFactory
+from app.db.engine import SessionFactory, create_read_session_factory
 from app.execution import executor_class
 from app.graphiql import graphiql_response
 from app.graphql_errors import ErrorFormatter
@@ -185,12 +185,13 @@ class GatewayView(GraphQL[Context, None]):
         )
         self.settings = settings
         self.session_factory = session_factory
+        self.read_session_factory = create_read_session_factory(session_factory)
         self.broker = broker
         self.identity = identity
         self.security = build_security(settings, session_factory, identity)
         self.request_parser = http_protocol.RequestParser(settings)
         self.variable_limits = request_bodies.VariableLimits.from_settings(settings)
-        batches = loader_batches(session_factory)
+        batches = loader_batches(self.read_session_factory)
         if tracer is not None or settings.metrics_enabled:
             batches = observe_batches(batches, tracer, metrics_enabled=settings.metrics_enabled)
         self.loader_batches = batches
@@ -210,6 +211,7 @@ class GatewayView(GraphQL[Context, None]):
         context = Context(
             settings=self.settings,
             session_factory=self.session_factory,
+            read_session_factory=self.read_session_factory,
             broker=self.broker,
             loaders=loaders,
             request_id=request_id_of(request),

@@ -54,7 +54,7 @@ def _classify(error: BaseException) -> DependencyUnavailable | None:
         return _unavailable("redis")
     if isinstance(error, sa.DBAPIError) and error.connection_invalidated:
         return _unavailable("postgres")
-    if isinstance(error, (sa.TimeoutError, *_ASYNCPG_OUTAGES)):  # pool timeout: none answered
+    if isinstance(error, (sa.TimeoutError, *_ASYNCPG_OUTAGES)):  # pool timeout: nothing answered
         return _unavailable("postgres")
     if isinstance(error, OSError) and _raised_in_driver(error):  # refused, reset, timed out
         return _unavailable("postgres")

@@ -6,17 +6,21 @@ import strawberry
 
 from resolvers.accounts import AccountMutations
 from resolvers.admin import AdminMutations, AdminQueries
+from resolvers.analytics import AnalyticsMutations, AnalyticsQueries
 from resolvers.bounties import BountyQueries, BountySubscriptions
 from resolvers.bounty_mutations import BountyMutations
 from resolvers.jobs import JobMutations, JobQueries
 from resolvers.messaging import MessagingMutations, MessagingQueries, MessagingSubscriptions
+from resolvers.moderation import ModerationMutations, ModerationQueries
 from resolvers.nodes import NodeQueries
 from resolvers.notifications import (
     NotificationMutations,
     NotificationQueries,
     NotificationSubscriptions,
 )
+from resolvers.payments import PaymentQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
+from resolvers.risk import RiskMutations, RiskQueries
 from resolvers.server import ServerQueries
 from resolvers.users import UserMutations, UserQueries
 
@@ -31,7 +35,11 @@ class Query(
     BountyQueries,
     MessagingQueries,
     NotificationQueries,
+    PaymentQueries,
     AdminQueries,
+    ModerationQueries,
+    AnalyticsQueries,
+    RiskQueries,
 ):
     pass
 
@@ -46,6 +54,9 @@ class Mutation(
     MessagingMutations,
     NotificationMutations,
     AdminMutations,
+    ModerationMutations,
+    AnalyticsMutations,
+    RiskMutations,
 ):
     pass
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -12,6 +13,7 @@ from app.db.models import RiskLevel, Role, UserStatus
 from app.security.permissions import IsAdmin
 from resolvers.mutations import mutate, request_meta, require_viewer, user_uuid
 from schema.admin import (
+    AdminDashboard,
     AdminUser,
     AdminUserDetail,
     AuditEvent,
@@ -25,7 +27,7 @@ from schema.context import Info
 from schema.errors import BAD_USER_INPUT, ApiError, Result
 from schema.pagination import Connection
 from services import system_settings
-from services.admin import audit_log, users
+from services.admin import audit_log, dashboard, users
 from services.errors import InvalidInput
 from services.unit_of_work import UnitOfWork
 
@@ -109,6 +111,25 @@ class AdminQueries:
         except InvalidInput as error:
             raise _bad_input(error) from error
         return Connection.from_page(page, AuditEvent.from_row)
+
+    @strawberry.field(
+        description="Users, bounties, money and disputes over whole UTC days [from, to), from "
+        "the rollups and the ledger. Admins only.",
+        permission_classes=[IsAdmin],
+    )
+    async def admin_dashboard(
+        self,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+    ) -> AdminDashboard:
+        try:
+            found = await dashboard.dashboard(
+                info.context.session_factory, require_viewer(info), since=from_, until=to
+            )
+        except InvalidInput as error:
+            raise _bad_input(error) from error
+        return AdminDashboard.from_dashboard(found)
 
     @strawberry.field(
         description="Every runtime setting with its value, type and version. Admins only.",

@@ -59,7 +59,7 @@ async def _page(
 ) -> Connection[Bounty]:
     try:
         page = await queries.list_bounties(
-            info.context.session_factory,
+            info.context.reads,
             info.context.viewer,
             where=where,
             sort=search.BountySort(sort.value),

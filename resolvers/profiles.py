@@ -41,7 +41,12 @@ class ProfileQueries:
         if user_id is None:
             return None
         row = await info.context.loaders.user_by_id.load(user_id)
-        return User.from_row(row) if row is not None else None
+        if row is None:
+            return None
+        viewer = info.context.viewer  # staff and the user still see a removed profile
+        return User.from_row(
+            row, reveal_removed=viewer is not None and (viewer.is_staff or viewer.owns(row.id))
+        )
 
 
 @strawberry.type

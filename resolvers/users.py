@@ -29,7 +29,7 @@ class UserQueries:
         if viewer is None:
             return None
         row = await info.context.loaders.user_by_id.load(viewer.user_id)
-        return User.from_row(row) if row is not None else None
+        return User.from_row(row, reveal_removed=True) if row is not None else None
 
 
 @strawberry.type

@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from app.db.models import AuditEvent as AuditEventRow
 from app.db.models import RiskLevel, Role, UserStatus
 from app.db.models import SystemSettingVersion as VersionRow
-from schema.bounties import Bounty
+from schema.bounties import Bounty, Money
 from schema.context import Info
 from schema.errors import (
     UNAUTHENTICATED,
@@ -25,7 +25,7 @@ from schema.errors import (
 from schema.risk import RiskLevel as _RiskLevel  # noqa: F401  (registers the enum)
 from schema.users import User
 from services import system_settings
-from services.admin import history
+from services.admin import dashboard, history
 from services.admin.users import AdminUserCard
 from services.system_settings import SettingType
 from services.viewer import Viewer
@@ -108,7 +108,7 @@ class AdminUser:
         person = card.person
         return cls(
             id=strawberry.ID(relay.to_base64("User", str(person.id))),
-            user=User.from_row(person),
+            user=User.from_row(person, reveal_removed=True),
             status=person.status,
             role=person.role,
             email=person.email,
@@ -220,3 +220,56 @@ UpdateSystemSettingResult = Annotated[
     UpdateSystemSettingSuccess | NotFoundError | InvalidInputError | ConflictError,
     strawberry.union("UpdateSystemSettingResult"),
 ]
+
+
+@strawberry.type(description="How many bounties entered a status in the range.")
+class StatusCount:
+    status: str = strawberry.field(description='A BountyStatus, or "CREATED".')
+    count: int
+
+
+@strawberry.type(
+    description="The marketplace over whole UTC days [from, to): from the daily rollups and "
+    "the ledger's balances, never a scan of bounties or entries."
+)
+class AdminDashboard:
+    from_: datetime = strawberry.field(name="from")
+    to: datetime
+    users_total: int = strawberry.field(
+        description="Accounts not deleted at the end of the last rolled-up day of the range."
+    )
+    new_users: int = strawberry.field(description="Sign-ups in the range.")
+    active_posters: int = strawberry.field(
+        description="Users who created, funded or approved a bounty in the range."
+    )
+    active_hunters: int = strawberry.field(description="Users who submitted work in the range.")
+    bounties_by_status: list[StatusCount]
+    gmv: list[Money] = strawberry.field(description="Rewards of bounties completed in the range.")
+    held_funds: list[Money] = strawberry.field(description="Rewards held for bounties now.")
+    platform_revenue: list[Money] = strawberry.field(description="Fees earned in the range.")
+    payouts: list[Money] = strawberry.field(description="Payouts paid in the range.")
+    dispute_rate: float | None = strawberry.field(
+        description="Bounties disputed / bounties accepted in the range; null without any."
+    )
+
+    @classmethod
+    def from_dashboard(cls, found: dashboard.Dashboard) -> Self:
+        def money(by_currency: dict[str, int]) -> list[Money]:
+            return [Money(amount=v, currency=c) for c, v in sorted(by_currency.items())]
+
+        return cls(
+            from_=found.since,
+            to=found.until,
+            users_total=found.users_total,
+            new_users=found.new_users,
+            active_posters=found.active_posters,
+            active_hunters=found.active_hunters,
+            bounties_by_status=[
+                StatusCount(status=s, count=n) for s, n in sorted(found.bounties_by_status.items())
+            ],
+            gmv=money(found.gmv),
+            held_funds=money(found.held_funds),
+            platform_revenue=money(found.platform_revenue),
+            payouts=money(found.payouts),
+            dispute_rate=found.dispute_rate,
+        )

@@ -19,6 +19,8 @@ from strawberry import relay
 from app.db.models import ApplicationStatus, BountyStatus
 from app.monitoring.extensions import UNTIMED
 from schema.context import Info
+from schema.errors import BAD_USER_INPUT, ApiError
+from schema.pagination import Connection
 from schema.users import User, parse_uuid
 from services.bounties.cards import BountyCard, ImageCard
 from services.bounties.queries import (
@@ -27,6 +29,8 @@ from services.bounties.queries import (
     may_see_applications,
     may_see_history,
 )
+from services.errors import InvalidInput
+from services.pagination import decode_cursor, page_size
 
 strawberry.enum(
     BountyStatus,
@@ -120,6 +124,24 @@ class Bounty(relay.Node):
         cards = await info.context.loaders.applications_by_bounty.load(self.card.id)
         return [BountyApplication.from_card(card) for card in cards]
 
+    @strawberry.field(
+        description="The poster and staff only; null for everyone else. Oldest first, in pages "
+        "(`first` at most 100): the paginated form of `applications`."
+    )
+    async def applications_connection(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[BountyApplication] | None:
+        if not may_see_applications(info.context.viewer, self.card):
+            return None
+        try:
+            key = (self.card.id, page_size(first), after)
+            if after is not None:
+                decode_cursor(after)
+            page = await info.context.loaders.application_page_by_bounty.load(key)
+        except InvalidInput as error:
+            raise ApiError(error.message, BAD_USER_INPUT, field=error.field) from error
+        return Connection.from_page(page, BountyApplication.from_card)
+
     @strawberry.field(description="Poster, assigned hunter and staff only; null otherwise.")
     async def history(self, info: Info) -> list[BountyHistoryEntry] | None:
         if not may_see_history(info.context.viewer, self.card):
@@ -198,9 +220,10 @@ class BountyApplication:
     updated_at: datetime
     card: strawberry.Private[ApplicationCard]
 
-    @strawberry.field
-    async def hunter(self, info: Info) -> User | None:
-        row = await info.context.loaders.user_by_id.load(self.card.hunter_id)
+    @strawberry.field(metadata=UNTIMED)
+    def hunter(self) -> User | None:
+        # Read with the application (services/bounties/queries.py): no loader round.
+        row = self.card.hunter
         return User.from_row(row) if row is not None else None
 
     @strawberry.field

@@ -25,6 +25,8 @@ class Context:
     session_factory: SessionFactory
     broker: Broker
     loaders: Loaders
+    # Autocommit sessions for reads (no BEGIN/ROLLBACK round trips); None: `session_factory`.
+    read_session_factory: SessionFactory | None = None
     viewer: Viewer | None = None
     request_id: str = ""
     # Why the presented credentials were refused; the operation is then refused as UNAUTHENTICATED.
@@ -46,6 +48,11 @@ class Context:
     security: Security | None = field(default=None, repr=False)
     # Worked out on first use (app/public_url.py): most requests return no media.
     _public_base_url: str | None = field(default=None, repr=False)
+
+    @property
+    def reads(self) -> SessionFactory:
+        """Sessions for statements that only read."""
+        return self.read_session_factory or self.session_factory
 
     def media_url(self, key: str) -> str:
         """The absolute URL of stored media `key` (an avatar, a bounty image)."""

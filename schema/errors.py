@@ -38,6 +38,13 @@ class ErrorCode(Enum):
     ALREADY_REVIEWED = "ALREADY_REVIEWED"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     PAYMENT_FAILED = "PAYMENT_FAILED"
+    # Moderation
+    ALREADY_REPORTED = "ALREADY_REPORTED"
+    # Risk
+    PAYMENTS_RESTRICTED = "PAYMENTS_RESTRICTED"
+    PAYOUTS_RESTRICTED = "PAYOUTS_RESTRICTED"
+    CATEGORY_PROHIBITED = "CATEGORY_PROHIBITED"
+    CATEGORY_REVIEW_PENDING = "CATEGORY_REVIEW_PENDING"
 
 
 @strawberry.interface(description="An expected failure of a mutation, returned as data.")
@@ -162,6 +169,36 @@ class PaymentFailedError(UserError):
     pass
 
 
+@strawberry.type(description="You already have an open report on this content.")
+class AlreadyReportedError(UserError):
+    pass
+
+
+@strawberry.type(
+    description="A risk review restricted payments (funding, release) on this account."
+)
+class PaymentsRestrictedError(UserError):
+    pass
+
+
+@strawberry.type(description="A risk review restricted payouts on this account.")
+class PayoutsRestrictedError(UserError):
+    pass
+
+
+@strawberry.type(description="The category is prohibited on BountyExpo.")
+class CategoryProhibitedError(UserError):
+    pass
+
+
+@strawberry.type(
+    description="The category is restricted: a moderator reviews the bounty before it is "
+    "published. Publish again once it is approved."
+)
+class CategoryReviewPendingError(UserError):
+    pass
+
+
 Success = TypeVar("Success")
 # What a mutation's resolver returns: its success payload, or the UserError member of a domain
 # failure. The field's GraphQL type, `graphql_type=<Verb><Noun>Result`, says which errors it
@@ -190,6 +227,11 @@ _ERROR_TYPES: dict[str, type[UserError]] = {
     "ALREADY_REVIEWED": AlreadyReviewedError,
     "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReusedError,
     "PAYMENT_FAILED": PaymentFailedError,
+    "ALREADY_REPORTED": AlreadyReportedError,
+    "PAYMENTS_RESTRICTED": PaymentsRestrictedError,
+    "PAYOUTS_RESTRICTED": PayoutsRestrictedError,
+    "CATEGORY_PROHIBITED": CategoryProhibitedError,
+    "CATEGORY_REVIEW_PENDING": CategoryReviewPendingError,
 }
 
 # Types a union may not reference yet still belong in the schema, so clients can rely on them.

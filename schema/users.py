@@ -53,6 +53,11 @@ class User(relay.Node):
         default=None, description="Average review rating (1-5); null before the first review."
     )
     review_count: int = 0
+    profile_removed: bool = strawberry.field(
+        default=False,
+        description="A moderator removed this profile: bio, skills, location and avatar are "
+        "hidden from everyone but staff and the user.",
+    )
     private_email: strawberry.Private[str] = ""
     private_phone: strawberry.Private[str | None] = None
     private_status: strawberry.Private[UserStatus] = UserStatus.ACTIVE
@@ -95,19 +100,30 @@ class User(relay.Node):
         from schema.reviews import Review
 
         cards = await info.context.loaders.reviews_by_user.load(uuid.UUID(self.id))
-        return [Review.from_card(card) for card in cards]
+        viewer = info.context.viewer
+        return [Review.from_card(card) for card in cards if card.visible_to(viewer)]
 
     @classmethod
-    def from_row(cls, row: UserRow | PersonCard, *, shown_to_owner: bool = False) -> Self:
+    def from_row(
+        cls,
+        row: UserRow | PersonCard,
+        *,
+        shown_to_owner: bool = False,
+        reveal_removed: bool = False,
+    ) -> Self:
+        """`reveal_removed`: the viewer is staff or the user, who still see a removed profile."""
+        removed = row.profile_removed_at is not None
+        hidden = removed and not (shown_to_owner or reveal_removed)
         return cls(
             id=str(row.id),
             display_name=row.display_name,
             role=row.role,
             created_at=row.created_at,
-            bio=row.bio,
-            skills=list(row.skills or ()),
-            location=row.location,
-            avatar_key=row.avatar_key,
+            bio=None if hidden else row.bio,
+            skills=[] if hidden else list(row.skills or ()),
+            location=None if hidden else row.location,
+            avatar_key=None if hidden else row.avatar_key,
+            profile_removed=removed,
             rating=round(row.rating_sum / row.rating_count, 2) if row.rating_count else None,
             review_count=row.rating_count,
             private_email=row.email,

@@ -14,6 +14,7 @@ from app.db.engine import SessionFactory
 from app.db.models import SystemSettingVersion, User
 from services import system_settings, users
 from services.bounties import cards, queries, reviews
+from services.pagination import Page
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,10 @@ class Loaders:
     # visibility: `BountyCard.visible_to(viewer)`.
     bounty_by_id: DataLoader[uuid.UUID, cards.BountyCard | None]
     applications_by_bounty: DataLoader[uuid.UUID, list[queries.ApplicationCard]]
+    # Keyed by (bounty id, page size, after cursor): `Bounty.applicationsConnection`.
+    application_page_by_bounty: DataLoader[
+        queries.ApplicationPageKey, Page[queries.ApplicationCard]
+    ]
     history_by_bounty: DataLoader[uuid.UUID, list[queries.HistoryEntry]]
     reviews_by_user: DataLoader[uuid.UUID, list[reviews.ReviewCard]]
     setting_versions_by_key: DataLoader[str, list[SystemSettingVersion]]
@@ -41,6 +46,7 @@ def loader_batches(session_factory: SessionFactory) -> dict[str, Batch]:
         "user_by_id": partial(users.users_by_id, session_factory),
         "bounty_by_id": partial(cards.cards_by_id, session_factory),
         "applications_by_bounty": partial(queries.applications_by_bounty, session_factory),
+        "application_page_by_bounty": partial(queries.application_pages, session_factory),
         "history_by_bounty": partial(queries.history_by_bounty, session_factory),
         "reviews_by_user": partial(reviews.reviews_by_subject, session_factory),
         "setting_versions_by_key": partial(system_settings.versions, session_factory),

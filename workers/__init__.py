@@ -8,7 +8,15 @@ from collections.abc import Iterable
 from workers.registry import Registry, Selection
 
 # Every domain module that declares jobs; each holds a `jobs = Registry("<domain>")`.
-DOMAIN_MODULES = ("workers.system", "workers.bounties", "workers.realtime", "workers.notifications")
+DOMAIN_MODULES = (
+    "workers.system",
+    "workers.bounties",
+    "workers.realtime",
+    "workers.notifications",
+    "workers.analytics",
+    "workers.risk",
+    "workers.payments",
+)
 
 
 def load_selection(queues: Iterable[str] = (), extra_modules: Iterable[str] = ()) -> Selection:

@@ -28,6 +28,7 @@ from graphql.execution.middleware import MiddlewareManager
 from app.execution.executor import CompiledExecutor
 from app.execution.plan import FieldPlan, OperationPlan
 
+ResolveInfo = GraphQLResolveInfo[Any]
 logger = logging.getLogger(__name__)
 
 # Operations compared and mismatches found in this process (tests assert the check ran).
@@ -52,7 +53,7 @@ class _Replay:
     def __init__(self, recorded: dict[str, _Recorded]) -> None:
         self.recorded = recorded
 
-    def resolve(self, next_: Any, source: Any, info: GraphQLResolveInfo, **arguments: Any) -> Any:
+    def resolve(self, next_: Any, source: Any, info: ResolveInfo, **arguments: Any) -> Any:
         path = info.path
         if path.prev is None and path.key in self.recorded:
             outcome = self.recorded[path.key]
@@ -80,7 +81,7 @@ class CheckedExecutor(CompiledExecutor):
         return compiled
 
     async def _compare_later(
-        self, compiled: Any, reference: Executor, serially: bool | None, expected: Any = None
+        self, compiled: Any, reference: Executor[Any], serially: bool | None, expected: Any = None
     ) -> Any:
         if self.is_awaitable(compiled):
             compiled = await compiled
@@ -91,9 +92,9 @@ class CheckedExecutor(CompiledExecutor):
         self._compare(compiled, expected)
         return compiled
 
-    def _reference(self, reference: Executor, serially: bool | None) -> Any:
+    def _reference(self, reference: Executor[Any], serially: bool | None) -> Any:
         reference.collected_errors = CollectedErrors()
-        reference._relevant_sub_fields = {}  # type: ignore[attr-defined]
+        reference._relevant_sub_fields = {}
         reference.middleware_manager = MiddlewareManager(_Replay(self._recorded))
         return Executor.execute_operation(reference, serially)
 
@@ -102,7 +103,7 @@ class CheckedExecutor(CompiledExecutor):
         field: FieldPlan,
         resolve: Any,
         source: Any,
-        info: GraphQLResolveInfo,
+        info: ResolveInfo,
         arguments: dict[str, Any],
     ) -> Any:
         if info.path.prev is not None:

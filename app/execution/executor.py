@@ -38,11 +38,14 @@ from graphql import (
 from graphql.execution.executor import Executor, invalid_return_type_error
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, gather_with_cancel
+from strawberry import relay
+from strawberry.relay.utils import to_base64
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from app.execution.plan import (
     _VERBATIM,
     ATTRIBUTE,
+    NODE_ID,
     TYPENAME,
     FieldPlan,
     ObjectPlan,
@@ -50,13 +53,30 @@ from app.execution.plan import (
     build_operation_plan,
 )
 
+ResolveInfo = GraphQLResolveInfo[Any]
 PLAN_CACHE_SIZE = 1024
 # (id(schema), id(operation)) -> (schema, operation, plan or None): the objects are kept so
 # their ids cannot be reused while the entry lives.
 _plans: dict[tuple[int, int], tuple[Any, OperationDefinitionNode, OperationPlan | None]] = {}
+# Node classes whose global id strawberry's `Node._id` builds from an attribute (they keep
+# Node's own `resolve_id` and `resolve_typename`): class -> that attribute; None: not such.
+_node_id_attributes: dict[type, str | None] = {}
+_NODE_RESOLVE_ID = relay.Node.__dict__["resolve_id"].__func__
+_NODE_RESOLVE_TYPENAME = relay.Node.__dict__["resolve_typename"].__func__
 
 
-def cached_plan(executor: Executor) -> OperationPlan | None:
+def node_id_attribute(cls: type) -> str | None:
+    if cls not in _node_id_attributes:
+        plain = (
+            issubclass(cls, relay.Node)
+            and getattr(cls.resolve_id, "__func__", None) is _NODE_RESOLVE_ID
+            and getattr(cls.resolve_typename, "__func__", None) is _NODE_RESOLVE_TYPENAME
+        )
+        _node_id_attributes[cls] = cls.resolve_id_attr() if plain else None  # type: ignore[attr-defined]
+    return _node_id_attributes[cls]
+
+
+def cached_plan(executor: Executor[Any]) -> OperationPlan | None:
     schema, operation = executor.schema, executor.operation
     key = (id(schema), id(operation))
     entry = _plans.get(key)
@@ -172,6 +192,10 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                 elif field.kind is TYPENAME:
                     results[key] = plan.type.name
                     continue
+                elif field.kind is NODE_ID and (node_id := self._node_id(source)) is not None:
+                    # What `Node._id` and the GlobalID scalar make of it, without the resolver.
+                    results[key] = to_base64(plan.type.name, node_id)
+                    continue
                 else:
                     value = self._execute_field(plan, field, source, path)
                 results[key] = value
@@ -184,6 +208,14 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_keys:
             return results
         return self._gather_fields(results, awaitable_keys)
+
+    @staticmethod
+    def _node_id(source: Any) -> str | None:
+        attribute = node_id_attribute(type(source))
+        if attribute is None:
+            return None
+        value = getattr(source, attribute, None)
+        return None if value is None else str(value)
 
     async def _gather_fields(self, results: dict[str, Any], keys: list[str]) -> dict[str, Any]:
         if len(keys) == 1:
@@ -236,7 +268,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         field: FieldPlan,
         resolve: Any,
         source: Any,
-        info: GraphQLResolveInfo,
+        info: ResolveInfo,
         arguments: dict[str, Any],
     ) -> Any:
         """Call the field's resolver (the differential check records root fields here)."""
@@ -248,7 +280,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         return_type: GraphQLOutputType,
         path: Path,
         value: Any,
-        info: GraphQLResolveInfo | None,
+        info: ResolveInfo | None,
         field_path: Path,
     ) -> Any:
         """graphql-core's `complete_awaitable_value` (and list item twin), over the plan."""
@@ -263,7 +295,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         return completed
 
     def _complete_field(
-        self, field: FieldPlan, path: Path, value: Any, info: GraphQLResolveInfo | None
+        self, field: FieldPlan, path: Path, value: Any, info: ResolveInfo | None
     ) -> Any:
         try:
             completed = self._complete(field, field.return_type, path, value, info, path)
@@ -285,7 +317,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
 
     # Completion -----------------------------------------------------------------------------
 
-    def _info(self, field: FieldPlan, field_path: Path) -> GraphQLResolveInfo:
+    def _info(self, field: FieldPlan, field_path: Path) -> ResolveInfo:
         return self.build_resolve_info(field.field_def, field.nodes, field.parent_type, field_path)
 
     def _complete(
@@ -294,7 +326,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         return_type: GraphQLOutputType,
         path: Path,
         value: Any,
-        info: GraphQLResolveInfo | None,
+        info: ResolveInfo | None,
         field_path: Path,
     ) -> Any:
         """graphql-core's `complete_value`, over the plan."""
@@ -312,14 +344,14 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         if isinstance(return_type, GraphQLList):
             return self._complete_list(field, return_type, path, value, info, field_path)
         if is_leaf_type(return_type):
-            verbatim = _VERBATIM.get(return_type.name)  # type: ignore[union-attr]
+            verbatim = _VERBATIM.get(return_type.name)
             if verbatim is not None and verbatim(value):
                 return value
-            return self.complete_leaf_value(return_type, value)  # type: ignore[arg-type]
+            return self.complete_leaf_value(return_type, value)
         if info is None:
             info = self._info(field, field_path)
         if is_abstract_type(return_type):
-            return self._complete_abstract(field, return_type, path, value, info)  # type: ignore[arg-type]
+            return self._complete_abstract(field, return_type, path, value, info)
         assert isinstance(return_type, GraphQLObjectType)
         return self._complete_object(field, return_type, path, value, info)
 
@@ -329,7 +361,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         return_type: GraphQLAbstractType,
         path: Path,
         value: Any,
-        info: GraphQLResolveInfo,
+        info: ResolveInfo,
     ) -> Any:
         resolve_type = return_type.resolve_type or self.type_resolver
         runtime_type = resolve_type(value, info, return_type)
@@ -348,7 +380,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         object_type: GraphQLObjectType,
         path: Path,
         value: Any,
-        info: GraphQLResolveInfo,
+        info: ResolveInfo,
     ) -> Any:
         plan = self._plan.sub_plan(field, object_type, self.fragments, self.variable_values)
         is_type_of = plan.is_type_of
@@ -368,7 +400,7 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         return_type: GraphQLList[Any],
         path: Path,
         value: Any,
-        info: GraphQLResolveInfo | None,
+        info: ResolveInfo | None,
         field_path: Path,
     ) -> Any:
         if not isinstance(value, list | tuple):  # generators, async iterables, non-iterables

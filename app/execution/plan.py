@@ -43,11 +43,13 @@ from graphql.execution.collect_fields import (
 from graphql.execution.values import VariableValues
 from graphql.language import DirectiveNode, FieldNode, Node
 from graphql.type import TypeNameMetaFieldDef
+from strawberry import relay
 
 FieldDetailsList = list[FieldDetails]
 
 # How a field gets its value.
-ATTRIBUTE, TYPENAME, RESOLVER = 0, 1, 2
+ATTRIBUTE, TYPENAME, RESOLVER, NODE_ID = 0, 1, 2, 3
+_NODE_ID_RESOLVER = relay.Node.__dict__["_id"].__func__
 
 MAX_INT, MIN_INT = 2**31 - 1, -(2**31)
 
@@ -171,6 +173,8 @@ def _field_plan(
         and not definition.extensions
     ):
         kind, attribute = ATTRIBUTE, definition.python_name
+    elif _is_node_id(resolve, definition):
+        kind, attribute = NODE_ID, ""
     else:
         kind, attribute = RESOLVER, ""
     return_type = field_def.type
@@ -196,6 +200,18 @@ def _field_plan(
         return_type=return_type,
         verbatim=verbatim,
         nullable_leaf=nullable_leaf,
+    )
+
+
+def _is_node_id(resolve: Any, definition: Any) -> bool:
+    """Strawberry's own `Node.id` resolver, unwrapped (no extensions, not instrumented)."""
+    if definition is None or definition.base_resolver is None or definition.extensions:
+        return False
+    wrapped = getattr(definition.base_resolver.wrapped_func, "__func__", None)
+    return (
+        wrapped is _NODE_ID_RESOLVER
+        and getattr(resolve, "__name__", "") == "_resolver"
+        and not definition.permission_classes
     )
 
 

@@ -56,6 +56,7 @@ class PersonCard:
     status: UserStatus
     rating_sum: int
     rating_count: int
+    profile_removed_at: datetime | None
 
 
 @dataclass(slots=True)
@@ -85,6 +86,7 @@ class BountyCard:
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    removed_at: datetime | None
     application_count: int
     images: list[ImageCard]
     poster: PersonCard
@@ -92,6 +94,10 @@ class BountyCard:
     sort_key: Any = None
 
     def visible_to(self, viewer: Viewer | None) -> bool:
+        if self.removed_at is not None and not (
+            viewer is not None and (viewer.is_staff or viewer.owns(self.poster_id))
+        ):
+            return False  # removed by a moderator: staff and the poster only
         return self.status not in PRIVATE_STATUSES or (
             viewer is not None and viewer.owns(self.poster_id)
         )
@@ -100,11 +106,11 @@ class BountyCard:
 BOUNTY_COLUMNS = (
     b.id, b.poster_id, b.hunter_id, b.title, b.description, b.category, b.reward_amount,
     b.reward_currency, b.latitude, b.longitude, b.place_name, b.remote, b.deadline, b.status,
-    b.published_at, b.created_at, b.updated_at,
+    b.published_at, b.created_at, b.updated_at, b.removed_at,
 )  # fmt: skip
 PERSON_COLUMNS = (
     u.id, u.display_name, u.role, u.created_at, u.bio, u.skills, u.location, u.avatar_key,
-    u.email, u.phone, u.status, u.rating_sum, u.rating_count,
+    u.email, u.phone, u.status, u.rating_sum, u.rating_count, u.profile_removed_at,
 )  # fmt: skip
 _B, _P = len(BOUNTY_COLUMNS), len(PERSON_COLUMNS)
 

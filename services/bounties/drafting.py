@@ -26,6 +26,7 @@ from services.bounties.access import require_active, require_poster
 from services.bounties.errors import InvalidTransition, TooManyImages
 from services.errors import InvalidInput, NotFound
 from services.media import MediaStorage
+from services.risk import categories
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
@@ -118,6 +119,7 @@ async def _check_category(session: AsyncSession, slug: str) -> None:
             f"no category {slug[:40]!r}; use one of " + ", ".join(known),
             field="input.category",
         )
+    await categories.check_drafting(session, slug)
 
 
 async def create_bounty(

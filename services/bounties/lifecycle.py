@@ -1,7 +1,8 @@
 """The bounty lifecycle as an explicit state machine.
 
     DRAFT -> FUNDING_PENDING -> OPEN -> ASSIGNED -> SUBMITTED <-> CHANGES_REQUESTED -> COMPLETED
-    plus CANCELLED, EXPIRED (deadline passed with no assignment) and DISPUTED.
+    plus CANCELLED, EXPIRED (deadline passed with no assignment) and DISPUTED; a failed payment
+    takes FUNDING_PENDING back to DRAFT.
 
 Every transition is a compare-and-set in SQL (`UPDATE ... WHERE status = :expected`): of two
 concurrent transitions from one state exactly one wins, the other gets INVALID_TRANSITION. Each
@@ -23,16 +24,18 @@ from sqlmodel import col
 from app.db.models import Bounty, BountyHistory, BountyStatus
 from app.db.models.base import utcnow
 from services import business_events
+from services.analytics import events as analytics
 from services.bounties.errors import InvalidTransition, with_article
 from services.errors import NotFound
-from services.payments import Money
+from services.payments.money import Money
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
 S = BountyStatus
 TRANSITIONS: dict[BountyStatus, frozenset[BountyStatus]] = {
     S.DRAFT: frozenset({S.FUNDING_PENDING, S.CANCELLED}),
-    S.FUNDING_PENDING: frozenset({S.OPEN, S.CANCELLED}),
+    # Back to DRAFT when the payment fails (with the reason in `funding_failure`).
+    S.FUNDING_PENDING: frozenset({S.OPEN, S.CANCELLED, S.DRAFT}),
     S.OPEN: frozenset({S.ASSIGNED, S.CANCELLED, S.EXPIRED}),
     S.ASSIGNED: frozenset({S.SUBMITTED, S.DISPUTED}),
     S.SUBMITTED: frozenset({S.CHANGES_REQUESTED, S.COMPLETED, S.DISPUTED}),
@@ -75,8 +78,13 @@ class BountyState:
     status: BountyStatus
     reward: Money
     deadline: datetime | None
+    removed_at: datetime | None = None  # by a moderator: staff and the poster only
 
     def visible_to(self, viewer: Viewer | None) -> bool:
+        if self.removed_at is not None and not (
+            viewer is not None and (viewer.is_staff or viewer.owns(self.poster_id))
+        ):
+            return False
         return self.status not in PRIVATE_STATUSES or (
             viewer is not None and viewer.owns(self.poster_id)
         )
@@ -90,11 +98,12 @@ _STATE_COLUMNS = (
     col(Bounty.reward_amount),
     col(Bounty.reward_currency),
     col(Bounty.deadline),
+    col(Bounty.removed_at),
 )
 
 
 def _state(row: Any) -> BountyState:
-    return BountyState(row[0], row[1], row[2], row[3], Money(row[4], row[5]), row[6])
+    return BountyState(row[0], row[1], row[2], row[3], Money(row[4], row[5]), row[6], row[7])
 
 
 async def load_state(
@@ -112,6 +121,12 @@ async def load_state(
     if row is None or not (state := _state(row)).visible_to(viewer):
         raise NotFound("no such bounty", field="bountyId")
     return state
+
+
+async def load_for_system(session: AsyncSession, bounty_id: uuid.UUID) -> BountyState:
+    """The bounty whatever its status, for the system's own actors (payments, schedules)."""
+    row = (await session.execute(select(*_STATE_COLUMNS).where(col(Bounty.id) == bounty_id))).one()
+    return _state(row)
 
 
 async def transition(
@@ -144,6 +159,14 @@ async def transition(
             bounty_id=state.id, actor_id=actor_id, from_status=state.status, to_status=to, note=note
         )
     )
+    analytics.record(
+        work.session,
+        analytics.bounty_event(to.value),
+        actor_id,
+        bountyId=str(state.id),
+        amount=state.reward.amount,
+        currency=state.reward.currency,
+    )
     await _effects(work, state, to, actor_id)
     return _state(row)
 
@@ -164,6 +187,7 @@ async def record_creation(work: UnitOfWork, bounty_id: uuid.UUID, actor_id: uuid
             bounty_id=bounty_id, actor_id=actor_id, from_status=None, to_status=S.DRAFT
         )
     )
+    analytics.record(work.session, analytics.BOUNTY_CREATED, actor_id, bountyId=str(bounty_id))
     work.after_commit(lambda: business_events.bounty_event("created"))
 
 

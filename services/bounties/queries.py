@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, and_, func, select, tuple_
+from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from app.db.engine import SessionFactory
 from app.db.models import (
@@ -23,6 +25,8 @@ from app.db.models import (
     BountyCategory,
     BountyHistory,
     BountyStatus,
+    User,
+    UserStatus,
 )
 from services.bounties.cards import (
     BountyCard,
@@ -116,8 +120,12 @@ class ApplicationCard:
     created_at: datetime
     updated_at: datetime
     currency: str  # the bounty's: a proposed amount is in it
+    # Joined into the same statement (null once the account is deleted): an application's
+    # `hunter` costs no loader round of its own.
+    hunter: User | None
 
 
+_hunter = aliased(User, name="hunter")
 APPLICATION_COLUMNS = (
     a.id, a.bounty_id, a.hunter_id, a.message, a.proposed_amount, a.status, a.created_at,
     a.updated_at, b.reward_currency,
@@ -125,8 +133,12 @@ APPLICATION_COLUMNS = (
 
 
 def application_query() -> Select[Any]:
-    return select(*APPLICATION_COLUMNS).select_from(
-        Application.__table__.join(bounties_table, b.id == a.bounty_id)  # type: ignore[attr-defined]
+    """Applications with their bounty's currency and their hunter, in one statement."""
+    hunter_visible = and_(_hunter.id == a.hunter_id, col(_hunter.status) != UserStatus.DELETED)
+    return (
+        select(*APPLICATION_COLUMNS, _hunter)
+        .select_from(Application.__table__.join(bounties_table, b.id == a.bounty_id))  # type: ignore[attr-defined]
+        .outerjoin(_hunter, hunter_visible)
     )
 
 
@@ -142,6 +154,66 @@ async def applications_by_bounty(
         for row in rows:
             grouped[row[1]].append(ApplicationCard(*row))
     return [grouped.get(bounty_id, []) for bounty_id in bounty_ids]
+
+
+ApplicationPageKey = tuple[uuid.UUID, int, str | None]  # (bounty id, page size, after)
+
+
+async def application_pages(
+    session_factory: SessionFactory, keys: Sequence[ApplicationPageKey]
+) -> list[Page[ApplicationCard]]:
+    """Batch for the `application_page_by_bounty` loader: a page of each bounty's applications
+    (oldest first, keyset cursors), one statement per distinct (size, after) among the keys,
+    so a list of bounties asking for the same page costs one statement."""
+    groups: dict[tuple[int, str | None], list[uuid.UUID]] = defaultdict(list)
+    for bounty_id, size, after in keys:
+        groups[size, after].append(bounty_id)
+    found: dict[ApplicationPageKey, Page[ApplicationCard]] = {}
+    async with session_factory() as session:
+        for (size, after), bounty_ids in groups.items():
+            rows = await session.execute(_application_pages_query(bounty_ids, size, after))
+            grouped: dict[uuid.UUID, list[ApplicationCard]] = defaultdict(list)
+            for row in rows:
+                grouped[row[1]].append(ApplicationCard(*row))
+            for bounty_id in bounty_ids:
+                found[bounty_id, size, after] = Page.from_rows(
+                    grouped.get(bounty_id, []),
+                    size,
+                    _application_cursor,
+                    after=after,
+                    total=None,
+                )
+    return [found[key] for key in keys]
+
+
+def _application_cursor(card: ApplicationCard) -> str:
+    return encode_cursor([card.created_at.isoformat(), str(card.id)])
+
+
+def _application_pages_query(
+    bounty_ids: list[uuid.UUID], size: int, after: str | None
+) -> Select[Any]:
+    ranked_rows = select(
+        a.id.label("id"),
+        func.row_number()
+        .over(partition_by=a.bounty_id, order_by=(a.created_at, a.id))
+        .label("position"),
+    ).where(a.bounty_id.in_(bounty_ids))
+    if after is not None:
+        created, last = decode_cursor(after)
+        try:
+            ranked_rows = ranked_rows.where(
+                tuple_(a.created_at, a.id) > (datetime.fromisoformat(created), uuid.UUID(last))
+            )
+        except (TypeError, ValueError) as error:
+            raise InvalidInput("not a cursor this API issued", field="after") from error
+    ranked = ranked_rows.subquery("ranked")
+    return (
+        application_query()
+        .join(ranked, ranked.c.id == a.id)
+        .where(ranked.c.position <= size + 1)
+        .order_by(a.bounty_id, a.created_at, a.id)
+    )
 
 
 def may_see_applications(viewer: Viewer | None, card: BountyCard) -> bool:

@@ -76,6 +76,12 @@ class ReviewCard:
     rating: int
     text: str
     created_at: datetime
+    removed_at: datetime | None  # by a moderator: shown to staff and the author only
+
+    def visible_to(self, viewer: Viewer | None) -> bool:
+        return self.removed_at is None or (
+            viewer is not None and (viewer.is_staff or viewer.owns(self.author_id))
+        )
 
 
 async def reviews_by_subject(
@@ -92,6 +98,7 @@ async def reviews_by_subject(
             r.rating,
             r.text,
             r.created_at,
+            r.removed_at,
             func.row_number()
             .over(partition_by=r.subject_id, order_by=(r.created_at.desc(), r.id.desc()))
             .label("rank"),
@@ -101,7 +108,7 @@ async def reviews_by_subject(
     )
     async with session_factory() as session:
         rows = await session.execute(
-            select(*list(ranked.c)[:7])
+            select(*list(ranked.c)[:8])
             .where(ranked.c.rank <= REVIEWS_PER_USER)
             .order_by(ranked.c.subject_id, ranked.c.rank)
         )
@@ -117,7 +124,14 @@ async def review_by_id(session_factory: SessionFactory, review_id: uuid.UUID) ->
         row = (
             await session.execute(
                 select(
-                    r.id, r.bounty_id, r.author_id, r.subject_id, r.rating, r.text, r.created_at
+                    r.id,
+                    r.bounty_id,
+                    r.author_id,
+                    r.subject_id,
+                    r.rating,
+                    r.text,
+                    r.created_at,
+                    r.removed_at,
                 ).where(r.id == review_id)
             )
         ).one()

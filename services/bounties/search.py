@@ -60,6 +60,10 @@ def conditions(viewer: Viewer | None, where: BountyFilter) -> list[ColumnElement
         # Drafts and unfunded bounties: their poster's only.
         mine = b.poster_id == viewer.user_id if viewer is not None else false()
         found.append(or_(b.status.not_in(PRIVATE_STATUSES), mine))
+    if viewer is None or not viewer.is_staff:
+        # Removed by a moderator: staff and the poster only.
+        own = b.poster_id == viewer.user_id if viewer is not None else false()
+        found.append(or_(b.removed_at.is_(None), own))
     if where.category is not None:
         found.append(b.category == where.category)
     if where.min_reward is not None:

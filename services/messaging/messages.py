@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
@@ -144,7 +144,11 @@ async def history(
         below = key[0]
     async with session_factory() as session:
         await participants(session, viewer, conversation_id)
-        query = select(*_COLUMNS).where(col(Message.conversation_id) == conversation_id)
+        query = select(*_COLUMNS).where(
+            col(Message.conversation_id) == conversation_id,
+            # Removed by a moderator: hidden from everyone in the conversation but its sender.
+            or_(col(Message.removed_at).is_(None), col(Message.sender_id) == viewer.user_id),
+        )
         if below is not None:
             query = query.where(col(Message.seq) < below)
         rows = (
@@ -191,6 +195,7 @@ async def replay(
                     .where(
                         col(Message.conversation_id) == conversation_id,
                         col(Message.seq) > after_seq,
+                        col(Message.removed_at).is_(None),
                     )
                     .order_by(col(Message.seq))
                     .limit(REPLAY_BATCH)

@@ -35,6 +35,9 @@ TITLES: dict[NotificationType, str] = {
     T.DISPUTE_OPENED: "Dispute opened",
     T.DISPUTE_RESOLVED: "Dispute resolved",
     T.NEW_MESSAGE: "New message",
+    T.REPORT_RESOLVED: "Your report was reviewed",
+    T.CONTENT_REMOVED: "Your content was removed",
+    T.ACCOUNT_WARNING: "A warning from the moderators",
 }
 
 
@@ -62,4 +65,7 @@ def body_for(type_: NotificationType, subject: str) -> str:
         T.DISPUTE_OPENED: f"A dispute was opened on “{subject}”.",
         T.DISPUTE_RESOLVED: f"The dispute on “{subject}” was resolved.",
         T.NEW_MESSAGE: subject,
+        T.REPORT_RESOLVED: f"Thank you: the moderators reviewed your report ({subject}).",
+        T.CONTENT_REMOVED: f"A moderator removed your {subject} for breaking the rules.",
+        T.ACCOUNT_WARNING: f"A moderator warned you about your {subject}: please follow the rules.",
     }[type_]

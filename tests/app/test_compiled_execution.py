@@ -229,8 +229,8 @@ async def test_a_difference_fails_the_operation(
 
 
 async def test_switch_selects_the_executor() -> None:
-    on = build_schema(make_settings())
-    off = build_schema(make_settings(compiled_execution=False))
+    on = build_schema(make_settings(execution_check=False))
+    off = build_schema(make_settings(compiled_execution=False, execution_check=False))
     checking = build_schema(make_settings(execution_check=True))
 
     assert on.execution_context_class is CompiledExecutor

@@ -3,6 +3,7 @@ graphql's field-level diff calls the change safe or only dangerous."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,39 @@ def test_schema_diff_fails_on_a_felt_break_and_passes_the_real_documents(
         "BREAKING  FELT_BY_OPERATION: TypingBare (messaging/TypingBare.graphql):"
         " RateLimitedError was added to union SetTypingResult" in out
     )
+
+
+def test_a_git_ref_diff_judges_the_documents_shipped_from_that_ref(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pull request that changes an argument's type and updates the document with it still
+    breaks the apps already shipped with the old document."""
+    monkeypatch.chdir(tmp_path)
+    old = "type Query { feed(first: Int): [ID!]!, count: Int }\n"
+    (tmp_path / "schema.graphql").write_text(old)
+    write(
+        tmp_path, "clients/operations/feed/Feed.graphql", "query Feed($n: Int) { feed(first: $n) }"
+    )
+    git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=CI"]
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "base"]):
+        subprocess.run([*git, *command], cwd=tmp_path, check=True)
+    (tmp_path / "schema.graphql").write_text(
+        "type Query { feed(first: String): [ID!]!, count: Int }"
+    )
+    write(
+        tmp_path,
+        "clients/operations/feed/Feed.graphql",
+        "query Feed($n: String) { feed(first: $n) }",
+    )
+
+    assert main(["schema", "diff", "HEAD:schema.graphql", "schema.graphql"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "BREAKING  FELT_BY_OPERATION: Feed (feed/Feed.graphql) no longer validates: Variable '$n'"
+        " of type 'Int' used in position expecting type 'String'." in out
+    )
+    assert "(1 operations in HEAD:clients/operations checked)" in out
+    # Against the working tree's documents (already updated) nothing is felt.
+    arguments = ["schema", "diff", "HEAD:schema.graphql", "schema.graphql"]
+    assert main([*arguments, "--operations", "clients/operations"]) == 1  # ARG_CHANGED_KIND
+    assert "FELT_BY_OPERATION" not in capsys.readouterr().out

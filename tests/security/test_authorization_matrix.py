@@ -41,6 +41,13 @@ TABLES = (
     "audit_events",
     "system_settings",
     "system_setting_versions",
+    "content_reports",
+    "analytics_events",
+    "risk_assessments",
+    "risk_restrictions",
+    "category_policies",
+    "remediation_workflows",
+    "remediation_steps",
 )
 
 
@@ -302,7 +309,10 @@ ADMINS_ONLY = {
     "admin": OK,
     "anonymous": "UNAUTHENTICATED",
 }
+STAFF_ONLY = {**ADMINS_ONLY, "moderator": OK}
 RESULT = "{ __typename ... on UserError { code } }"
+NO_SUCH_STEP = relay.to_base64("RemediationStep", "00000000-0000-0000-0000-000000000003")
+NO_SUCH_REPORT = relay.to_base64("ContentReport", "00000000-0000-0000-0000-000000000002")
 NO_SUCH_NOTIFICATION = relay.to_base64("Notification", "00000000-0000-0000-0000-000000000001")
 PUSH_TOKEN = {"token": "ExpoPushToken[matrix-token-000]", "platform": "IOS", "deviceId": "@new"}
 SELF_SERVICE: dict[str, Case] = {
@@ -353,6 +363,9 @@ SELF_SERVICE: dict[str, Case] = {
     "unreadCounts": Case("{ unreadCounts { messages notifications } }", {}, SIGNED_IN),
     "notifications": Case("{ notifications { edges { node { id } } } }", {}, SIGNED_IN),
     "unreadNotificationCount": Case("{ unreadNotificationCount }", {}, SIGNED_IN),
+    # Money: everyone signed in reads their own wallet and history only.
+    "wallet": Case('{ wallet(currency: "EUR") { currency available pending } }', {}, SIGNED_IN),
+    "transactions": Case("{ transactions { edges { node { id } } } }", {}, SIGNED_IN),
     "notificationPreferences": Case("{ notificationPreferences { timeZone } }", {}, SIGNED_IN),
     "markAllNotificationsRead": Case(
         "mutation { markAllNotificationsRead { __typename count } }", {}, SIGNED_IN
@@ -375,6 +388,12 @@ SELF_SERVICE: dict[str, Case] = {
         {**dict.fromkeys(ACTORS, "NOT_FOUND"), "anonymous": "UNAUTHENTICATED"},
     ),
     # Admin (issue 13): admins only; moderators get FORBIDDEN like plain users.
+    "adminDashboard": Case(
+        '{ adminDashboard(from: "2026-11-01T00:00:00Z", to: "2026-11-02T00:00:00Z") '
+        "{ usersTotal disputeRate } }",
+        {},
+        ADMINS_ONLY,
+    ),
     "adminUsers": Case("{ adminUsers { totalCount } }", {}, ADMINS_ONLY),
     "adminUser": Case(
         "query ($id: ID!) { adminUser(id: $id) { email } }", {"id": "@A"}, ADMINS_ONLY
@@ -386,6 +405,66 @@ SELF_SERVICE: dict[str, Case] = {
         f"{{ updateSystemSetting(input: $input) {RESULT} }}",
         {"input": {"key": "moderation.notice", "value": "hello", "expectedVersion": 0}},
         ADMINS_ONLY,
+    ),
+    # Moderation (issue 13): anyone signed in reports; staff review and resolve.
+    "reportContent": Case(
+        f"mutation ($input: ReportContentInput!) {{ reportContent(input: $input) {RESULT} }}",
+        {"input": {"targetType": "PROFILE", "targetId": "@A", "reason": "SPAM"}},
+        {**SIGNED_IN, "A": "NOT_ALLOWED"},
+    ),
+    "contentReviewQueue": Case("{ contentReviewQueue { edges { node { id } } } }", {}, STAFF_ONLY),
+    "resolveReport": Case(
+        f"mutation ($input: ResolveReportInput!) {{ resolveReport(input: $input) {RESULT} }}",
+        {"input": {"reportId": NO_SUCH_REPORT, "action": "DISMISS"}},
+        {**STAFF_ONLY, "moderator": "NOT_FOUND", "admin": "NOT_FOUND"},
+    ),
+    # Analytics (issue 13): the app tracks events; admins read them.
+    "trackEvents": Case(
+        f'mutation {{ trackEvents(events: [{{name: "app.opened"}}]) {RESULT} }}', {}, SIGNED_IN
+    ),
+    "analyticsEvents": Case("{ analyticsEvents { edges { node { id } } } }", {}, ADMINS_ONLY),
+    "analyticsMetrics": Case(
+        '{ analyticsMetrics(metric: SIGNUPS, from: "2026-11-01T00:00:00Z", '
+        'to: "2026-11-03T00:00:00Z") { points { value } } }',
+        {},
+        ADMINS_ONLY,
+    ),
+    "analyticsFunnel": Case(
+        '{ analyticsFunnel(from: "2026-11-01T00:00:00Z", to: "2026-11-03T00:00:00Z") '
+        "{ created completedRate } }",
+        {},
+        ADMINS_ONLY,
+    ),
+    # Risk (issue 13): admins only.
+    "riskAssessment": Case(
+        "query ($id: ID!) { riskAssessment(userId: $id) { level } }", {"id": "@A"}, ADMINS_ONLY
+    ),
+    "riskAssessments": Case("{ riskAssessments { edges { node { score } } } }", {}, ADMINS_ONLY),
+    "takeRiskAction": Case(
+        f"mutation ($input: TakeRiskActionInput!) {{ takeRiskAction(input: $input) {RESULT} }}",
+        {"input": {"userId": "@A", "action": "FLAG", "reason": "matrix"}},
+        ADMINS_ONLY,
+    ),
+    "categoryPolicies": Case("{ categoryPolicies { category } }", {}, ADMINS_ONLY),
+    "setCategoryPolicy": Case(
+        "mutation ($input: SetCategoryPolicyInput!) "
+        f"{{ setCategoryPolicy(input: $input) {RESULT} }}",
+        {"input": {"category": "handyman", "policy": "RESTRICTED"}},
+        ADMINS_ONLY,
+    ),
+    "remediationWorkflows": Case(
+        "{ remediationWorkflows { edges { node { id } } } }", {}, ADMINS_ONLY
+    ),
+    "startRemediation": Case(
+        f"mutation ($input: StartRemediationInput!) {{ startRemediation(input: $input) {RESULT} }}",
+        {"input": {"userId": "@A", "reason": "matrix", "steps": [{"title": "Call"}]}},
+        ADMINS_ONLY,
+    ),
+    "completeRemediationStep": Case(
+        "mutation ($input: CompleteRemediationStepInput!) "
+        f"{{ completeRemediationStep(input: $input) {RESULT} }}",
+        {"input": {"stepId": NO_SUCH_STEP}},
+        {**ADMINS_ONLY, "admin": "NOT_FOUND"},
     ),
     "markNotificationRead": Case(
         f"mutation ($id: ID!) {{ markNotificationRead(id: $id) {RESULT} }}",
@@ -452,19 +531,33 @@ async def test_self_service_root_fields_by_actor(
         assert result == {"totalCount": 0}
     elif field == "bountyCategories":
         assert len(result) > 0
-    elif field in ("conversations", "notifications"):
+    elif field in ("conversations", "notifications", "transactions"):
         assert result == {"edges": []}
+    elif field == "wallet":
+        assert result == {"currency": "EUR", "available": 0, "pending": 0}
     elif field == "unreadCounts":
         assert result == {"messages": 0, "notifications": 0}
     elif field == "unreadNotificationCount":
         assert result == 0
     elif field == "notificationPreferences":
         assert result == {"timeZone": "UTC"}
+    elif field == "analyticsMetrics":
+        assert result == {"points": [{"value": 0}, {"value": 0}]}
+    elif field == "analyticsFunnel":
+        assert result == {"created": 0, "completedRate": None}
+    elif field == "riskAssessment":
+        assert result == {"level": "LOW"}
+    elif field == "riskAssessments":
+        assert result == {"edges": []}
+    elif field == "adminDashboard":
+        assert result == {"usersTotal": 0, "disputeRate": None}  # no day rolled up yet
+    elif field == "categoryPolicies":
+        assert {"category": "handyman"} in result
     elif field == "adminUsers":
         assert result == {"totalCount": 4}
     elif field == "adminUser":
         assert result == {"email": "a@example.test"}
-    elif field == "auditEvents":
+    elif field in ("auditEvents", "contentReviewQueue", "analyticsEvents", "remediationWorkflows"):
         assert result == {"edges": []}
     elif field == "systemSettings":
         assert len(result) == len(system_settings.SPECS)

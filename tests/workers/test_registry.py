@@ -48,6 +48,9 @@ def test_production_workers_serve_only_production_modules() -> None:
         "workers.bounties",
         "workers.realtime",
         "workers.notifications",
+        "workers.analytics",
+        "workers.risk",
+        "workers.payments",
     )
     assert list(selection.jobs) == [
         "system.noop",
@@ -57,11 +60,20 @@ def test_production_workers_serve_only_production_modules() -> None:
         "notifications.message",
         "notifications.push",
         "notifications.email",
+        "analytics.rollup",
+        "payments.webhook",
+        "payments.refund",
+        "payments.cancel_intent",
     ]
     assert list(selection.schedules) == [
         "system.heartbeat",
         "bounties.expire",
         "notifications.receipts",
+        "analytics.rollup_hourly",
+        "analytics.rollup_daily",
+        "risk.reassess_changed",
+        "risk.reassess_nightly",
+        "payments.reconcile",
     ]
     assert "testing.record" in load_selection(extra_modules=["tests.workers.entrypoints"]).jobs
 

@@ -1,6 +1,7 @@
 """SQLModel tables, one module per domain. Importing this package registers every table."""
 
 from app.db.models.admin import SystemSetting, SystemSettingVersion
+from app.db.models.analytics import AnalyticsEvent, AnalyticsRollup, EventSource, Granularity
 from app.db.models.base import metadata
 from app.db.models.bounties import (
     Application,
@@ -53,12 +54,26 @@ from app.db.models.payments import (
     PostingKind,
     WebhookEvent,
 )
-from app.db.models.risk import RiskAssessment, RiskLevel
+from app.db.models.risk import (
+    CategoryPolicy,
+    CategoryRule,
+    FingerprintKind,
+    RemediationStep,
+    RemediationWorkflow,
+    RiskAssessment,
+    RiskFingerprint,
+    RiskLevel,
+    RiskRestriction,
+    StepStatus,
+    WorkflowStatus,
+)
 from app.db.models.users import Role, User, UserStatus
 
 __all__ = [
     "QUEUE_TABLES",
     "AccountKind",
+    "AnalyticsEvent",
+    "AnalyticsRollup",
     "Application",
     "ApplicationStatus",
     "AuditEvent",
@@ -67,11 +82,16 @@ __all__ = [
     "BountyHistory",
     "BountyImage",
     "BountyStatus",
+    "CategoryPolicy",
+    "CategoryRule",
     "Channel",
     "ContentReport",
     "Conversation",
     "ConversationKind",
     "ConversationParticipant",
+    "EventSource",
+    "FingerprintKind",
+    "Granularity",
     "IdempotencyKey",
     "LedgerAccount",
     "LedgerEntry",
@@ -94,14 +114,19 @@ __all__ = [
     "PushStatus",
     "PushToken",
     "RefreshToken",
+    "RemediationStep",
+    "RemediationWorkflow",
     "ReportReason",
     "ReportStatus",
     "ReportTarget",
     "Review",
     "RevokedToken",
     "RiskAssessment",
+    "RiskFingerprint",
     "RiskLevel",
+    "RiskRestriction",
     "Role",
+    "StepStatus",
     "Submission",
     "SystemSetting",
     "SystemSettingVersion",
@@ -109,5 +134,6 @@ __all__ = [
     "UserStatus",
     "WebhookEvent",
     "WorkerHeartbeat",
+    "WorkflowStatus",
     "metadata",
 ]

@@ -61,8 +61,10 @@ class ContentReport(SQLModel, table=True):
     id: uuid.UUID = Field(
         default_factory=uuid.uuid4, sa_column=sa.Column(sa.Uuid, primary_key=True)
     )
-    reporter_id: uuid.UUID = Field(
-        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    # None: raised by the system (a bounty in a RESTRICTED category awaiting review).
+    reporter_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE")),
     )
     target_type: ReportTarget = Field(
         sa_column=enum_column(ReportTarget, "report_target", ReportTarget.BOUNTY)

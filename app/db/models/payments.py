@@ -87,6 +87,10 @@ class LedgerAccount(SQLModel, table=True):
 
 class LedgerPosting(SQLModel, table=True):
     __tablename__ = "ledger_postings"
+    # The analytics rollups read an hour of postings: a BRIN index finds its pages (0012).
+    __table_args__ = (
+        sa.Index("ix_ledger_postings_created_brin", "created_at", postgresql_using="brin"),
+    )
 
     id: int | None = Field(
         default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True)
@@ -154,6 +158,9 @@ class PaymentOperation(SQLModel, table=True):
     provider: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     # pi_... / re_... / po_...; unique per provider once known.
     provider_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(255), unique=True))
+    # A saved payment method to confirm with at once (charges); kept so a re-drive repeats the
+    # exact request its idempotency key was first sent with.
+    payment_method: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
     # The charge this refund returns (its PaymentIntent), for refunds.
     source_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
     client_secret: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))

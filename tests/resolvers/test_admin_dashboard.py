@@ -1,0 +1,113 @@
+"""The admin dashboard on a seeded day with known answers, from rollups and the ledger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.db.engine import SessionFactory
+from app.db.models import Granularity, Role
+from app.settings import Settings
+from services.analytics import rollups
+from tests.bounty_factories import (
+    ACCEPT,
+    APPLY,
+    APPROVE,
+    CREATE,
+    NEW_BOUNTY,
+    OPEN_DISPUTE,
+    PUBLISH,
+    SUBMIT,
+    TEST_CARD,
+)
+from tests.conftest import GraphQL, StatementCounter
+from tests.factories import create_user, token_for
+
+pytestmark = pytest.mark.asyncio
+
+DASHBOARD = """query ($from: DateTime!, $to: DateTime!) {
+  adminDashboard(from: $from, to: $to) {
+    usersTotal newUsers activePosters activeHunters
+    bountiesByStatus { status count }
+    gmv { amount currency } heldFunds { amount currency }
+    platformRevenue { amount currency } payouts { amount currency }
+    disputeRate
+  }
+}"""
+
+
+async def _assigned(graphql: GraphQL, poster: str, hunter: str, key: str) -> str:
+    created = await graphql(CREATE, {"input": NEW_BOUNTY}, token=poster)
+    bounty: str = created["data"]["createBounty"]["bounty"]["id"]
+    published = await graphql(
+        PUBLISH,
+        {"input": {"bountyId": bounty, "idempotencyKey": key, "paymentMethodId": TEST_CARD}},
+        token=poster,
+    )
+    assert published["data"]["publishBounty"]["bounty"]["status"] == "OPEN"
+    applied = await graphql(APPLY, {"input": {"bountyId": bounty, "message": "Me"}}, token=hunter)
+    application = applied["data"]["applyToBounty"]["application"]["id"]
+    accepted = await graphql(ACCEPT, {"input": {"applicationId": application}}, token=poster)
+    assert accepted["data"]["acceptApplication"]["bounty"]["status"] == "ASSIGNED"
+    return bounty
+
+
+async def test_the_dashboard_gives_the_known_answers_of_a_seeded_day(
+    graphql: GraphQL,
+    settings: Settings,
+    session_factory: SessionFactory,
+    sql_statements: StatementCounter,
+) -> None:
+    poster_user = await create_user(session_factory)
+    hunter_user = await create_user(session_factory)
+    admin = await create_user(session_factory, role=Role.ADMIN)
+    poster, hunter = token_for(settings, poster_user), token_for(settings, hunter_user)
+    done = await _assigned(graphql, poster, hunter, "pub-1")
+    submitted = await graphql(SUBMIT, {"input": {"bountyId": done, "note": "Done"}}, token=hunter)
+    assert submitted["data"]["submitWork"]["bounty"]["status"] == "SUBMITTED"
+    approved = await graphql(
+        APPROVE, {"input": {"bountyId": done, "idempotencyKey": "ok-1"}}, token=poster
+    )
+    assert approved["data"]["approveCompletion"]["bounty"]["status"] == "COMPLETED"
+    fought = await _assigned(graphql, poster, hunter, "pub-2")
+    disputed = await graphql(
+        OPEN_DISPUTE,
+        {"input": {"bountyId": fought, "note": "No show", "idempotencyKey": "d-1"}},
+        token=poster,
+    )
+    assert disputed["data"]["openDispute"]["bounty"]["status"] == "DISPUTED"
+
+    today = rollups.bucket_of(datetime.now(UTC), Granularity.DAY)
+    assert await rollups.rollup(session_factory, Granularity.DAY, today) > 0
+    variables = {"from": today.isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+    sql_statements.statements.clear()
+    body = await graphql(DASHBOARD, variables, token=token_for(settings, admin))
+    assert len(sql_statements.statements) == 1
+    assert body == {
+        "data": {
+            "adminDashboard": {
+                "usersTotal": 3,
+                "newUsers": 0,
+                "activePosters": 1,
+                "activeHunters": 1,
+                "bountiesByStatus": [
+                    {"status": "ASSIGNED", "count": 2},
+                    {"status": "COMPLETED", "count": 1},
+                    {"status": "CREATED", "count": 2},
+                    {"status": "DISPUTED", "count": 1},
+                    {"status": "FUNDING_PENDING", "count": 2},
+                    {"status": "OPEN", "count": 2},
+                    {"status": "SUBMITTED", "count": 1},
+                ],
+                "gmv": [{"amount": 2500, "currency": "USD"}],
+                "heldFunds": [{"amount": 2500, "currency": "USD"}],
+                "platformRevenue": [{"amount": 250, "currency": "USD"}],
+                "payouts": [],
+                "disputeRate": 0.5,
+            }
+        }
+    }
+    # Re-running the day's rollup changes nothing, and so the dashboard neither.
+    assert await rollups.rollup(session_factory, Granularity.DAY, today) == 0
+    assert await graphql(DASHBOARD, variables, token=token_for(settings, admin)) == body
