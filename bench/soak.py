@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from tests import databases
-from tests.gateway_processes import gateway_process
+from tests.gateway_processes import gateway_workers
 
 JWT_SECRET = "soak-" + "s" * 40
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -136,7 +136,7 @@ async def soak(url: str, minutes: float, rate: float, redis_url: str | None) -> 
     if redis_url:
         env["REDIS_URL"] = redis_url
     log = Path(tempfile.mkdtemp(prefix="soak-")) / "gateway.log"
-    with gateway_process(url, log, workers=2, **env) as gateway:
+    with gateway_workers(url, log, 2, **env) as gateway:
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         async with httpx.AsyncClient(base_url=gateway.http, timeout=30, limits=limits) as client:
             tokens = [await sign_up(client, n) for n in range(20)]

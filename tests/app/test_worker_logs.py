@@ -10,16 +10,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.gateway_processes import gateway_process
+from tests.gateway_processes import gateway_workers
 
 pytestmark = pytest.mark.asyncio
 
 
 async def test_master_and_every_worker_log_json_lines(database_url: str, tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
-    with gateway_process(
-        database_url, log, workers=2, LOG_FORMAT="json", LOG_LEVEL="info"
-    ) as gateway:
+    with gateway_workers(database_url, log, 2, LOG_FORMAT="json", LOG_LEVEL="info") as gateway:
         async with httpx.AsyncClient(base_url=gateway.http, timeout=30) as client:
             for number in range(40):  # both workers take some (the kernel spreads accepts)
                 response = await client.post(
