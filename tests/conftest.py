@@ -59,8 +59,10 @@ def make_settings(**overrides: Any) -> Settings:
         "media_dir": TEST_MEDIA_DIR,
         # Request-rate limits span a whole run in the shared app; their tests build their own.
         "rate_limits": False,
-        # Likewise load shedding: tests that send many requests at once must not see 503s.
+        # Likewise load shedding and the bound on password hashing: tests that send many
+        # requests (sign-ups) at once must not see 503s; their own tests set small bounds.
         "shed_max_in_flight": 0,
+        "password_hash_queue": 1_000,
         **overrides,
     }
     return Settings(_env_file=None, **values)
