@@ -71,6 +71,15 @@ async def mutate(info: Info, operation: Callable[[UnitOfWork], Awaitable[T]]) ->
     return user_error(failure)
 
 
+async def attempt(operation: Awaitable[T]) -> Result[T]:
+    """A service call that runs its own units of work (phases around a provider call): its
+    result, or the domain failure's union member."""
+    try:
+        return await operation
+    except DomainError as error:
+        return user_error(error)
+
+
 def request_meta(info: Info) -> RequestMeta:
     request = info.context.request
     client = getattr(request, "client", None)

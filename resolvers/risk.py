@@ -5,25 +5,38 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from app.db.models import RiskLevel
+from app.db.models import RiskLevel, WorkflowStatus
 from app.security.permissions import IsAdmin
-from resolvers.mutations import identity_of, mutate, request_meta, require_viewer, user_uuid
+from resolvers.mutations import (
+    identity_of,
+    mutate,
+    node_uuid,
+    request_meta,
+    require_viewer,
+    user_uuid,
+)
 from schema.context import Info
 from schema.errors import BAD_USER_INPUT, ApiError, Result
 from schema.pagination import Connection
 from schema.risk import (
     CategoryPolicyEntry,
+    CompleteRemediationStepInput,
+    CompleteRemediationStepResult,
+    RemediationSuccess,
+    RemediationWorkflow,
     RiskAssessment,
     RiskRestrictions,
     SetCategoryPolicyInput,
     SetCategoryPolicyResult,
     SetCategoryPolicySuccess,
+    StartRemediationInput,
+    StartRemediationResult,
     TakeRiskActionInput,
     TakeRiskActionResult,
     TakeRiskActionSuccess,
 )
 from services.errors import InvalidInput, NotFound
-from services.risk import actions, assessments, categories
+from services.risk import actions, assessments, categories, remediation
 from services.unit_of_work import UnitOfWork
 
 
@@ -77,6 +90,29 @@ class RiskQueries:
         )
         return [CategoryPolicyEntry.from_row(row) for row in rows]
 
+    @strawberry.field(
+        description="Remediation workflows with their steps, oldest first. Admins only.",
+        permission_classes=[IsAdmin],
+    )
+    async def remediation_workflows(
+        self,
+        info: Info,
+        status: WorkflowStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[RemediationWorkflow]:
+        try:
+            page = await remediation.remediation_workflows(
+                info.context.session_factory,
+                require_viewer(info),
+                status=status,
+                first=first,
+                after=after,
+            )
+        except InvalidInput as error:
+            raise ApiError(error.message, BAD_USER_INPUT, field=error.field) from error
+        return Connection.from_page(page, RemediationWorkflow.from_card)
+
 
 @strawberry.type
 class RiskMutations:
@@ -126,5 +162,53 @@ class RiskMutations:
                 meta=meta,
             )
             return SetCategoryPolicySuccess(entry=CategoryPolicyEntry.from_row(row))
+
+        return await mutate(info, run)
+
+    @strawberry.mutation(
+        description="Open a remediation workflow of ordered steps for a user. Admins only.",
+        permission_classes=[IsAdmin],
+        graphql_type=StartRemediationResult,
+    )
+    async def start_remediation(
+        self, info: Info, input: StartRemediationInput
+    ) -> Result[RemediationSuccess]:
+        viewer, meta = require_viewer(info), request_meta(info)
+        target = user_uuid(input.user_id, field="input.userId")
+        steps = [
+            remediation.NewStep(
+                title=step.title,
+                assignee_id=user_uuid(step.assignee_id, field=f"input.steps[{i}].assigneeId")
+                if step.assignee_id is not None
+                else None,
+                due_at=step.due_at,
+            )
+            for i, step in enumerate(input.steps)
+        ]
+
+        async def run(work: UnitOfWork) -> RemediationSuccess:
+            card = await remediation.start_remediation(
+                work, viewer, user_id=target, reason=input.reason, steps=steps, meta=meta
+            )
+            return RemediationSuccess(workflow=RemediationWorkflow.from_card(card))
+
+        return await mutate(info, run)
+
+    @strawberry.mutation(
+        description="Mark a step done; the last one completes the workflow. Admins only.",
+        permission_classes=[IsAdmin],
+        graphql_type=CompleteRemediationStepResult,
+    )
+    async def complete_remediation_step(
+        self, info: Info, input: CompleteRemediationStepInput
+    ) -> Result[RemediationSuccess]:
+        viewer, meta = require_viewer(info), request_meta(info)
+        step_id = node_uuid(input.step_id, "RemediationStep", field="input.stepId")
+
+        async def run(work: UnitOfWork) -> RemediationSuccess:
+            card = await remediation.complete_step(
+                work, viewer, step_id=step_id, note=input.note, meta=meta
+            )
+            return RemediationSuccess(workflow=RemediationWorkflow.from_card(card))
 
         return await mutate(info, run)

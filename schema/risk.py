@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
 import strawberry
 from strawberry import relay
 
-from app.db.models import CategoryPolicy, RiskLevel
+from app.db.models import CategoryPolicy, RiskLevel, StepStatus, WorkflowStatus
 from app.db.models import RiskAssessment as AssessmentRow
 from app.db.models import RiskRestriction as RestrictionRow
 from schema.context import Info
-from schema.errors import InvalidInputError, NotAllowedError, NotFoundError
+from schema.errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
 from schema.users import User
-from services.risk import categories
+from services.risk import categories, remediation
 from services.risk.actions import RiskAction
 
 strawberry.enum(RiskLevel, description="LOW < 25 <= MEDIUM < 50 <= HIGH < 75 <= CRITICAL (score).")
@@ -133,4 +134,103 @@ class SetCategoryPolicySuccess:
 SetCategoryPolicyResult = Annotated[
     SetCategoryPolicySuccess | NotFoundError | InvalidInputError,
     strawberry.union("SetCategoryPolicyResult"),
+]
+
+
+strawberry.enum(
+    WorkflowStatus, name="RemediationStatus", description="OPEN until every step is done."
+)
+strawberry.enum(StepStatus, name="RemediationStepStatus")
+
+
+def _gid(kind: str, value: object) -> strawberry.ID:
+    return strawberry.ID(relay.to_base64(kind, str(value)))
+
+
+@strawberry.type(description="One step of a remediation workflow.")
+class RemediationStep:
+    id: strawberry.ID
+    position: int
+    title: str
+    status: StepStatus
+    due_at: datetime | None
+    completed_at: datetime | None
+    note: str | None
+    assignee_uuid: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Who should do it; null when unassigned.")
+    async def assignee(self, info: Info) -> User | None:
+        if self.assignee_uuid is None:
+            return None
+        row = await info.context.loaders.user_by_id.load(self.assignee_uuid)
+        return User.from_row(row) if row is not None else None
+
+
+@strawberry.type(description="A remediation for a risky user: ordered steps.")
+class RemediationWorkflow:
+    id: strawberry.ID
+    user_id: strawberry.ID
+    status: WorkflowStatus
+    reason: str
+    created_at: datetime
+    completed_at: datetime | None
+    steps: list[RemediationStep]
+
+    @classmethod
+    def from_card(cls, card: remediation.WorkflowCard) -> Self:
+        return cls(
+            id=_gid("RemediationWorkflow", card.id),
+            user_id=_gid("User", card.user_id),
+            status=card.status,
+            reason=card.reason,
+            created_at=card.created_at,
+            completed_at=card.completed_at,
+            steps=[
+                RemediationStep(
+                    id=_gid("RemediationStep", step.id),
+                    position=step.position,
+                    title=step.title,
+                    status=step.status,
+                    due_at=step.due_at,
+                    completed_at=step.completed_at,
+                    note=step.note,
+                    assignee_uuid=step.assignee_id,
+                )
+                for step in card.steps
+            ],
+        )
+
+
+@strawberry.input
+class RemediationStepInput:
+    title: str
+    assignee_id: relay.GlobalID | None = None
+    due_at: datetime | None = None
+
+
+@strawberry.input
+class StartRemediationInput:
+    user_id: relay.GlobalID
+    reason: str
+    steps: list[RemediationStepInput]
+
+
+@strawberry.input
+class CompleteRemediationStepInput:
+    step_id: relay.GlobalID
+    note: str | None = None
+
+
+@strawberry.type
+class RemediationSuccess:
+    workflow: RemediationWorkflow
+
+
+StartRemediationResult = Annotated[
+    RemediationSuccess | NotFoundError | InvalidInputError,
+    strawberry.union("StartRemediationResult"),
+]
+CompleteRemediationStepResult = Annotated[
+    RemediationSuccess | NotFoundError | InvalidInputError | ConflictError,
+    strawberry.union("CompleteRemediationStepResult"),
 ]

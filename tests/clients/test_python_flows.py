@@ -248,10 +248,20 @@ async def test_two_users_go_from_sign_up_to_a_reviewed_bounty(stack: Stack) -> N
         assert [i["id"] for i in removed["removeBountyImage"]["bounty"]["images"]] == [
             images[0]["id"]
         ]
-        publish = {"input": {"bountyId": bounty_id, "idempotencyKey": key()}}
+        # A saved test card: the sandbox charges it at once (the PaymentSheet path waits for
+        # the app and a webhook; tests/resolvers/test_payments_funding.py covers it).
+        publish = {
+            "input": {
+                "bountyId": bounty_id,
+                "idempotencyKey": key(),
+                "paymentMethodId": "pm_card_visa",
+            }
+        }
         published = (await poster.run("PublishBounty", publish))["publishBounty"]
-        assert published["__typename"] == "BountySuccess", published
+        assert published["__typename"] == "PublishBountySuccess", published
         assert published["bounty"]["status"] == "OPEN"
+        assert published["payment"]["status"] == "SUCCEEDED"
+        assert published["payment"]["publishableKey"] == "pk_test_sandbox"
         assert (await poster.run("PublishBounty", publish))["publishBounty"] == published
         mine = (await poster.run("MyBounties", {"status": ["OPEN"], "first": 10}))["myBounties"]
         assert [edge["node"]["id"] for edge in mine["edges"]] == [bounty_id]

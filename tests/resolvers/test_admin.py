@@ -302,3 +302,28 @@ async def test_settings_are_typed_versioned_audited_and_compare_and_set(
         {"key": fee, "version": 2, "previous": 750, "value": 500},
         {"key": fee, "version": 1, "previous": 1000, "value": 750},
     ]
+
+
+async def test_audit_events_are_one_statement_whatever_the_page_size(
+    graphql: GraphQL,
+    settings: Settings,
+    session_factory: SessionFactory,
+    sql_statements: StatementCounter,
+) -> None:
+    admin = await create_user(session_factory, role=Role.ADMIN)
+    token = token_for(settings, admin)
+    for _ in range(8):
+        user = await create_user(session_factory)
+        await graphql(
+            SET_STATUS,
+            {"input": {"userId": global_id("User", user.id), "status": "SUSPENDED"}},
+            token=token,
+        )
+    query = "query ($first: Int) { auditEvents(first: $first) { edges { node { actor { id } } } } }"
+    counts = []
+    for size in (1, 8):
+        sql_statements.statements.clear()
+        body = await graphql(query, {"first": size}, token=token)
+        assert len(body["data"]["auditEvents"]["edges"]) == size
+        counts.append(sql_statements.count)
+    assert counts[0] == counts[1]

@@ -46,6 +46,8 @@ TABLES = (
     "risk_assessments",
     "risk_restrictions",
     "category_policies",
+    "remediation_workflows",
+    "remediation_steps",
 )
 
 
@@ -309,6 +311,7 @@ ADMINS_ONLY = {
 }
 STAFF_ONLY = {**ADMINS_ONLY, "moderator": OK}
 RESULT = "{ __typename ... on UserError { code } }"
+NO_SUCH_STEP = relay.to_base64("RemediationStep", "00000000-0000-0000-0000-000000000003")
 NO_SUCH_REPORT = relay.to_base64("ContentReport", "00000000-0000-0000-0000-000000000002")
 NO_SUCH_NOTIFICATION = relay.to_base64("Notification", "00000000-0000-0000-0000-000000000001")
 PUSH_TOKEN = {"token": "ExpoPushToken[matrix-token-000]", "platform": "IOS", "deviceId": "@new"}
@@ -360,6 +363,9 @@ SELF_SERVICE: dict[str, Case] = {
     "unreadCounts": Case("{ unreadCounts { messages notifications } }", {}, SIGNED_IN),
     "notifications": Case("{ notifications { edges { node { id } } } }", {}, SIGNED_IN),
     "unreadNotificationCount": Case("{ unreadNotificationCount }", {}, SIGNED_IN),
+    # Money: everyone signed in reads their own wallet and history only.
+    "wallet": Case('{ wallet(currency: "EUR") { currency available pending } }', {}, SIGNED_IN),
+    "transactions": Case("{ transactions { edges { node { id } } } }", {}, SIGNED_IN),
     "notificationPreferences": Case("{ notificationPreferences { timeZone } }", {}, SIGNED_IN),
     "markAllNotificationsRead": Case(
         "mutation { markAllNotificationsRead { __typename count } }", {}, SIGNED_IN
@@ -446,6 +452,20 @@ SELF_SERVICE: dict[str, Case] = {
         {"input": {"category": "handyman", "policy": "RESTRICTED"}},
         ADMINS_ONLY,
     ),
+    "remediationWorkflows": Case(
+        "{ remediationWorkflows { edges { node { id } } } }", {}, ADMINS_ONLY
+    ),
+    "startRemediation": Case(
+        f"mutation ($input: StartRemediationInput!) {{ startRemediation(input: $input) {RESULT} }}",
+        {"input": {"userId": "@A", "reason": "matrix", "steps": [{"title": "Call"}]}},
+        ADMINS_ONLY,
+    ),
+    "completeRemediationStep": Case(
+        "mutation ($input: CompleteRemediationStepInput!) "
+        f"{{ completeRemediationStep(input: $input) {RESULT} }}",
+        {"input": {"stepId": NO_SUCH_STEP}},
+        {**ADMINS_ONLY, "admin": "NOT_FOUND"},
+    ),
     "markNotificationRead": Case(
         f"mutation ($id: ID!) {{ markNotificationRead(id: $id) {RESULT} }}",
         {"id": NO_SUCH_NOTIFICATION},
@@ -511,8 +531,10 @@ async def test_self_service_root_fields_by_actor(
         assert result == {"totalCount": 0}
     elif field == "bountyCategories":
         assert len(result) > 0
-    elif field in ("conversations", "notifications"):
+    elif field in ("conversations", "notifications", "transactions"):
         assert result == {"edges": []}
+    elif field == "wallet":
+        assert result == {"currency": "EUR", "available": 0, "pending": 0}
     elif field == "unreadCounts":
         assert result == {"messages": 0, "notifications": 0}
     elif field == "unreadNotificationCount":
@@ -535,7 +557,7 @@ async def test_self_service_root_fields_by_actor(
         assert result == {"totalCount": 4}
     elif field == "adminUser":
         assert result == {"email": "a@example.test"}
-    elif field in ("auditEvents", "contentReviewQueue", "analyticsEvents"):
+    elif field in ("auditEvents", "contentReviewQueue", "analyticsEvents", "remediationWorkflows"):
         assert result == {"edges": []}
     elif field == "systemSettings":
         assert len(result) == len(system_settings.SPECS)

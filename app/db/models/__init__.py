@@ -58,10 +58,14 @@ from app.db.models.risk import (
     CategoryPolicy,
     CategoryRule,
     FingerprintKind,
+    RemediationStep,
+    RemediationWorkflow,
     RiskAssessment,
     RiskFingerprint,
     RiskLevel,
     RiskRestriction,
+    StepStatus,
+    WorkflowStatus,
 )
 from app.db.models.users import Role, User, UserStatus
 
@@ -110,6 +114,8 @@ __all__ = [
     "PushStatus",
     "PushToken",
     "RefreshToken",
+    "RemediationStep",
+    "RemediationWorkflow",
     "ReportReason",
     "ReportStatus",
     "ReportTarget",
@@ -120,6 +126,7 @@ __all__ = [
     "RiskLevel",
     "RiskRestriction",
     "Role",
+    "StepStatus",
     "Submission",
     "SystemSetting",
     "SystemSettingVersion",
@@ -127,5 +134,6 @@ __all__ = [
     "UserStatus",
     "WebhookEvent",
     "WorkerHeartbeat",
+    "WorkflowStatus",
     "metadata",
 ]

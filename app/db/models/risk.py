@@ -131,3 +131,76 @@ class CategoryRule(SQLModel, table=True):
     updated_by: uuid.UUID | None = Field(
         default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="SET NULL"))
     )
+
+
+class WorkflowStatus(StrEnum):
+    OPEN = "OPEN"
+    COMPLETED = "COMPLETED"
+
+
+class StepStatus(StrEnum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+
+
+class RemediationWorkflow(SQLModel, table=True):
+    """A remediation for a risky user: ordered steps, each with an assignee and a due date."""
+
+    __tablename__ = "remediation_workflows"
+    __table_args__ = (
+        sa.Index("ix_remediation_workflows_status_created", "status", "created_at", "id"),
+    )
+
+    id: uuid.UUID = Field(
+        default_factory=uuid.uuid4, sa_column=sa.Column(sa.Uuid, primary_key=True)
+    )
+    user_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    status: WorkflowStatus = Field(
+        default=WorkflowStatus.OPEN,
+        sa_column=enum_column(WorkflowStatus, "workflow_status", WorkflowStatus.OPEN),
+    )
+    reason: str = Field(sa_column=sa.Column(sa.String(500), nullable=False))
+    created_by: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=created_at_column())
+    completed_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True))
+    )
+
+
+class RemediationStep(SQLModel, table=True):
+    __tablename__ = "remediation_steps"
+    __table_args__ = (
+        sa.UniqueConstraint("workflow_id", "position", name="uq_remediation_steps_position"),
+    )
+
+    id: uuid.UUID = Field(
+        default_factory=uuid.uuid4, sa_column=sa.Column(sa.Uuid, primary_key=True)
+    )
+    workflow_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            sa.Uuid, sa.ForeignKey("remediation_workflows.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    position: int = Field(sa_column=sa.Column(sa.SmallInteger, nullable=False))
+    title: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    status: StepStatus = Field(
+        default=StepStatus.PENDING,
+        sa_column=enum_column(StepStatus, "step_status", StepStatus.PENDING),
+    )
+    assignee_id: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    )
+    due_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
+    note: str | None = Field(default=None, sa_column=sa.Column(sa.String(1000)))
+    completed_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True))
+    )
+    completed_by: uuid.UUID | None = Field(
+        default=None, sa_column=sa.Column(sa.Uuid, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    )

@@ -271,6 +271,55 @@ def upgrade() -> None:
         postgresql_where=sa.text("status = 'OPEN'"),
     )
     op.create_table(
+        "remediation_workflows",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "OPEN",
+                "COMPLETED",
+                name="workflow_status",
+                native_enum=False,
+                create_constraint=True,
+                length=16,
+            ),
+            server_default="OPEN",
+            nullable=False,
+        ),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by"],
+            ["users.id"],
+            name=op.f("fk_remediation_workflows_created_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_remediation_workflows_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_remediation_workflows")),
+    )
+    op.create_index(
+        "ix_remediation_workflows_status_created",
+        "remediation_workflows",
+        ["status", "created_at", "id"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_remediation_workflows_user_id"), "remediation_workflows", ["user_id"], unique=False
+    )
+    op.create_table(
         "risk_assessments",
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("score", sa.SmallInteger(), nullable=False),
@@ -421,6 +470,51 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_system_settings")),
     )
+    op.create_table(
+        "remediation_steps",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("workflow_id", sa.Uuid(), nullable=False),
+        sa.Column("position", sa.SmallInteger(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "PENDING",
+                "DONE",
+                name="step_status",
+                native_enum=False,
+                create_constraint=True,
+                length=16,
+            ),
+            server_default="PENDING",
+            nullable=False,
+        ),
+        sa.Column("assignee_id", sa.Uuid(), nullable=True),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("note", sa.String(length=1000), nullable=True),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("completed_by", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"],
+            ["users.id"],
+            name=op.f("fk_remediation_steps_assignee_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["completed_by"],
+            ["users.id"],
+            name=op.f("fk_remediation_steps_completed_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workflow_id"],
+            ["remediation_workflows.id"],
+            name=op.f("fk_remediation_steps_workflow_id_remediation_workflows"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_remediation_steps")),
+        sa.UniqueConstraint("workflow_id", "position", name="uq_remediation_steps_position"),
+    )
     op.add_column("bounties", sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index(
         "ix_ledger_postings_created_brin",
@@ -453,6 +547,7 @@ def downgrade() -> None:
         "ix_ledger_postings_created_brin", table_name="ledger_postings", postgresql_using="brin"
     )
     op.drop_column("bounties", "removed_at")
+    op.drop_table("remediation_steps")
     op.drop_table("system_settings")
     op.drop_table("system_setting_versions")
     op.drop_table("risk_restrictions")
@@ -460,6 +555,9 @@ def downgrade() -> None:
     op.drop_table("risk_fingerprints")
     op.drop_index("ix_risk_assessments_level_score", table_name="risk_assessments")
     op.drop_table("risk_assessments")
+    op.drop_index(op.f("ix_remediation_workflows_user_id"), table_name="remediation_workflows")
+    op.drop_index("ix_remediation_workflows_status_created", table_name="remediation_workflows")
+    op.drop_table("remediation_workflows")
     op.drop_index(
         "uq_content_reports_open_per_reporter",
         table_name="content_reports",
