@@ -65,8 +65,10 @@ def make_settings(**overrides: Any) -> Settings:
         "revocation_resync_seconds": 3600,
         "revocation_staleness_seconds": 7200,
         "stripe_webhook_secret": TEST_WEBHOOK_SECRET,
-        # Likewise load shedding: tests that send many requests at once must not see 503s.
+        # Likewise load shedding and the bound on password hashing: tests that send many
+        # requests (sign-ups) at once must not see 503s; their own tests set small bounds.
         "shed_max_in_flight": 0,
+        "password_hash_queue": 1_000,
         **overrides,
     }
     return Settings(_env_file=None, **values)

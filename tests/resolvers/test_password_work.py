@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.engine import SessionFactory
 from app.db.models import User
-from app.settings import Settings
 from services import passwords
 from tests.auth_helpers import SIGN_IN, SIGN_UP, audit_actions, count_rows
+from tests.conftest import make_settings
 from tests.factories import PASSWORD, create_user
 from tests.security.gateways import client_for, running_app
 
@@ -30,9 +30,8 @@ BUSY = {
 @pytest.fixture
 def _default_password_work() -> Iterator[None]:
     yield
-    fields = Settings.model_fields
-    threads = fields["password_hash_threads"].default
-    passwords.configure(threads, fields["password_hash_queue"].default)
+    test_defaults = make_settings()  # what the session's app configured
+    passwords.configure(test_defaults.password_hash_threads, test_defaults.password_hash_queue)
 
 
 @contextlib.asynccontextmanager
