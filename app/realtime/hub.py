@@ -175,7 +175,8 @@ class Hub:
 def _cursor_variable(info: Any, argument: str | None) -> str | None:
     if argument is None:
         return None
-    for node in info._raw_info.field_nodes[0].arguments:
+    # A field written without arguments has `arguments` None in graphql-core's AST.
+    for node in info._raw_info.field_nodes[0].arguments or ():
         if node.name.value == argument and isinstance(node.value, VariableNode):
             return str(node.value.name.value)
     return None
