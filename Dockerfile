@@ -8,7 +8,10 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY . .
 # The cache mount keeps downloaded wheels between builds, so a code change does not refetch them.
-RUN --mount=type=cache,target=/root/.cache/pip pip install .
+# Dependencies come from the hashed lock (what CI tested), then the package without resolving.
+RUN --mount=type=cache,target=/root/.cache/pip \
+    pip install --require-hashes -r requirements/runtime.lock \
+    && pip install --no-deps .
 
 # Runtime: the venv (migrations ship inside the package) plus the source tree, so alembic.ini and
 # schema.graphql are at hand for `alembic` and `bountyexpo schema check` run in the container.

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.logging import configure_logging
+from app.logging import configure_logging, log_config
 from app.monitoring.multiprocess import prepare as prepare_multiprocess_metrics
 from app.settings import Environment, Settings, SettingsError, get_settings
 
@@ -146,6 +146,8 @@ def serve_command(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         reload=args.reload,
         log_level=settings.log_level,
+        # Applied again in every worker process: the same JSON lines from all of them.
+        log_config=log_config(settings),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         # Client addresses behind proxies come from TRUSTED_PROXIES (app/security/middleware.py),
         # not from uvicorn's own FORWARDED_ALLOW_IPS default.
@@ -166,7 +168,7 @@ async def _prepare(settings: Settings, url: str, *, seed: bool) -> None:
     from app.db.database import open_database
     from app.db.migrate import upgrade_to_head
     from services.demo_bounties import seed_demo_bounties
-    from services.payments import payments_for
+    from services.payments.interface import payments_for
     from services.seed import seed_demo_data
 
     async with open_database(settings, url) as database:

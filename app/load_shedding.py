@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import collections
 
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.monitoring.metrics import record_shed_request
 from app.settings import Settings
@@ -88,8 +89,22 @@ class LoadSheddingMiddleware:
             record_shed_request(refused)
             await self._refuse(scope, receive, send)
             return
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_tracked)
+        except ClientDisconnect:
+            # The client gave up (a timeout on its side) while its request waited or ran. Under
+            # overload that is thousands of requests: answer 499 (nginx's "client closed
+            # request", which goes nowhere) rather than let each be logged and counted as a 500.
+            if not started:
+                await send({"type": "http.response.start", "status": 499, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
         finally:
             self.admission.release()
 

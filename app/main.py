@@ -38,6 +38,7 @@ from app.monitoring.runtime import Monitoring
 from app.security.identity import build_identity
 from app.security.middleware import security_middleware
 from app.settings import Environment, Settings, get_settings
+from app.webhooks import webhook_routes
 from services.presence import presence_for
 from services.revocation_cache import RevocationCache
 from workers.process import embedded_worker
@@ -128,6 +129,10 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
         WebSocketRoute("/graphql", endpoint),
         *health_routes(settings, engine, lambda: runtime.redis),
         *media_routes(lambda: runtime.view.identity.media if runtime.view else None),
+        *webhook_routes(
+            settings,
+            lambda: (runtime.view.session_factory, runtime.view.broker) if runtime.view else None,
+        ),
         detailed_health_route(monitoring),
         *monitoring_routes(monitoring),
         *(graphiql_routes() if settings.graphiql_enabled else ()),

@@ -9,6 +9,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.logging import REQUEST_ID
+
 # A caller's id is echoed only when it looks like one: it ends up in logs and headers.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -33,6 +35,7 @@ class RequestIdMiddleware:
         fallback = state.get("trace_id") or uuid.uuid4().hex
         request_id = given if _SAFE_REQUEST_ID.match(given) else fallback
         state["request_id"] = request_id
+        REQUEST_ID.set(request_id)  # for log lines (app/logging.py)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"
+    # "json" (one object per line) or "text"; unset: json in production, text elsewhere.
+    log_format: Literal["json", "text"] | None = None
     # Unset: the Expo dev servers' origins in development (EXPO_DEV_ORIGINS), none otherwise.
     cors_origins: Annotated[tuple[str, ...] | None, NoDecode] = None
 
@@ -91,8 +93,17 @@ class Settings(BaseSettings):
     media_dir: Path = Path("var/media")
     # Base of absolute media URLs (`https://api.example.com`); unset: each request's own origin.
     public_base_url: str | None = None
+    # Payments: STRIPE_SECRET_KEY switches from the sandbox stand-in to Stripe.
     stripe_secret_key: SecretStr | None = None
+    stripe_publishable_key: str | None = None  # pk_...: handed to the app's PaymentSheet
     stripe_webhook_secret: SecretStr | None = None
+    # The previous signing secret, accepted too while a rotation settles (unset after a day).
+    stripe_previous_webhook_secret: SecretStr | None = None
+    # Another Stripe-compatible API base (localstripe in tests); unset: Stripe's own.
+    stripe_api_base: str | None = None
+    stripe_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Production refuses the sandbox payments stand-in unless this says it may run on it.
+    allow_sandbox_payments: bool = False
     # The platform's share of a released reward, in basis points (1000 = 10%), recorded on each
     # bounty when it is funded.
     platform_fee_bps: int = Field(default=1000, ge=0, le=5000)
@@ -166,6 +177,10 @@ class Settings(BaseSettings):
     shed_queue_size: int = Field(default=64, ge=0)
     shed_queue_timeout_seconds: float = Field(default=0.5, gt=0)
     shed_retry_after_seconds: int = Field(default=1, ge=1)
+    # Password hashing (services/passwords.py): argon2 threads per process, and how many more
+    # hashes may wait; beyond, sign-in and sign-up answer 503 SERVICE_UNAVAILABLE at once.
+    password_hash_threads: int = Field(default=1, ge=1)
+    password_hash_queue: int = Field(default=8, ge=0)
     # "apq": Automatic Persisted Queries; "trusted": only registered operations run; "off".
     persisted_operations: Literal["off", "apq", "trusted"] = "apq"
     apq_ttl_seconds: int = Field(default=86_400, ge=60)
@@ -317,10 +332,17 @@ def production_problems(settings: Settings) -> list[str]:
             )
     elif jwt == DEFAULT_JWT_SECRET or len(jwt) < MIN_SECRET_LENGTH:
         problems.append(f"JWT_SECRET must be set to a random value of {MIN_SECRET_LENGTH}+ chars")
-    for name in ("stripe_secret_key", "stripe_webhook_secret"):
-        secret: SecretStr | None = getattr(settings, name)
-        if secret is None or not secret.get_secret_value().strip():
-            problems.append(f"{name.upper()} must be set")
+    if settings.stripe_secret_key is not None or not settings.allow_sandbox_payments:
+        # Stripe, or the sandbox stand-in only where ALLOW_SANDBOX_PAYMENTS=true says so.
+        for name in ("stripe_secret_key", "stripe_webhook_secret"):
+            secret: SecretStr | None = getattr(settings, name)
+            if secret is None or not secret.get_secret_value().strip():
+                problems.append(
+                    f"{name.upper()} must be set (ALLOW_SANDBOX_PAYMENTS=true runs payments "
+                    "on the sandbox stand-in instead)"
+                )
+        if not (settings.stripe_publishable_key or "").startswith("pk_"):
+            problems.append("STRIPE_PUBLISHABLE_KEY must be set (pk_...) for the PaymentSheet")
     if not settings.database_url:
         problems.append("DATABASE_URL must point at the production PostgreSQL")
     if settings.mail_is_log_only and not settings.allow_log_only_mail:

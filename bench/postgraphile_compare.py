@@ -60,8 +60,8 @@ export default {{
       version: 1,
       config: {{
         attribute: {{
-          "applications.status": {{ tags: {{ filterBy: true }} }},
-          "bounty_images.position": {{ tags: {{ orderBy: true }} }},
+          "applications.status": {{ tags: {{ behavior: ["+filterBy"] }} }},
+          "bounty_images.position": {{ tags: {{ behavior: ["+orderBy"] }} }},
         }},
       }},
     }}),
@@ -290,7 +290,7 @@ def main() -> None:
         same_answers(ours, theirs)
         our_pids = _serving_pids(ours)
         headers = {"content-type": "application/json"}
-        for _ in range(200):  # warm both: caches, pools, prepared statements, JIT
+        for _ in range(50):  # warm both: caches, pools, prepared statements, JIT
             httpx.post(f"{ours}/graphql", content=GATEWAY_BODY, headers=headers)
             httpx.post(f"{theirs}/graphql", content=POSTGRAPHILE_BODY, headers=headers)
         our_backends = _backends(url, "bountyexpo")

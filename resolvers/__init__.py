@@ -18,6 +18,7 @@ from resolvers.notifications import (
     NotificationQueries,
     NotificationSubscriptions,
 )
+from resolvers.payments import PaymentQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.risk import RiskMutations, RiskQueries
 from resolvers.server import ServerQueries
@@ -34,6 +35,7 @@ class Query(
     BountyQueries,
     MessagingQueries,
     NotificationQueries,
+    PaymentQueries,
     AdminQueries,
     ModerationQueries,
     AnalyticsQueries,

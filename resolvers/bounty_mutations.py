@@ -11,7 +11,14 @@ from strawberry.file_uploads import Upload
 
 from app.security.permissions import IsAuthenticated, IsStaff
 from app.security.rate_limits import limit_request
-from resolvers.mutations import identity_of, mutate, node_uuid, read_upload, require_viewer
+from resolvers.mutations import (
+    attempt,
+    identity_of,
+    mutate,
+    node_uuid,
+    read_upload,
+    require_viewer,
+)
 from schema import bounty_results as results
 from schema.bounties import Bounty, BountyApplication, BountyImage
 from schema.bounty_inputs import (
@@ -21,6 +28,8 @@ from schema.bounty_inputs import (
     BountyPaymentInput,
     CancelBountyInput,
     CreateBountyInput,
+    OpenDisputeInput,
+    PublishBountyInput,
     ResolveDisputeInput,
     ReviewUserInput,
     SubmitWorkInput,
@@ -28,9 +37,11 @@ from schema.bounty_inputs import (
 )
 from schema.context import Info
 from schema.errors import Result, UserError
+from schema.payments import PaymentSheet, PaymentStatus
 from schema.reviews import Review
 from services.bounties import applications, cards, delivery, drafting, queries, reviews
-from services.payments import Payments, payments_for
+from services.payments import charges
+from services.payments.interface import Payments, payments_for
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
@@ -177,22 +188,39 @@ class BountyMutations:
         return results.BountyImageSuccess(bounty=outcome.bounty, image=None)
 
     @strawberry.mutation(
-        description="Fund the reward (payments) and open the bounty to hunters.",
+        description="Poster: DRAFT -> FUNDING_PENDING and a payment for the reward; the bounty "
+        "opens to hunters when the payment succeeds (at once with a saved `paymentMethodId`, "
+        "else once the app's PaymentSheet completes). A declined payment returns it to DRAFT.",
         permission_classes=[IsAuthenticated],
         graphql_type=results.PublishBountyResult,
     )
     async def publish_bounty(
-        self, info: Info, input: BountyPaymentInput
-    ) -> Result[results.BountySuccess]:
+        self, info: Info, input: PublishBountyInput
+    ) -> Result[results.PublishBountySuccess]:
         viewer, payments = await money_mover(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
-
-        async def run(work: UnitOfWork) -> uuid.UUID:
-            return await delivery.publish(
-                work, viewer, payments=payments, bounty_id=bounty_id, key=input.idempotency_key
+        context = info.context
+        sheet = await attempt(
+            charges.publish(
+                context.session_factory, context.broker, viewer, payments=payments,
+                bounty_id=bounty_id, key=input.idempotency_key,
+                payment_method=input.payment_method_id,
             )
-
-        return await _bounty_result(info, run)
+        )  # fmt: skip
+        if isinstance(sheet, UserError):
+            return sheet
+        return results.PublishBountySuccess(
+            bounty=await fresh_bounty(info, bounty_id),
+            payment=PaymentSheet(
+                status=PaymentStatus[sheet.status],
+                payment_intent_id=sheet.payment_intent_id,
+                client_secret=sheet.client_secret,
+                customer_id=sheet.customer_id,
+                ephemeral_key=sheet.ephemeral_key,
+                publishable_key=sheet.publishable_key,
+                failure=sheet.failure,
+            ),
+        )
 
     @strawberry.mutation(
         description="Poster: cancel a DRAFT, FUNDING_PENDING or OPEN bounty; funds are refunded.",
@@ -317,19 +345,20 @@ class BountyMutations:
         return await _bounty_result(info, run)
 
     @strawberry.mutation(
-        description="Poster or assigned hunter: stop the work for a moderator to decide.",
+        description="Poster or assigned hunter: stop the work for a moderator to decide; the "
+        "held reward is frozen until then.",
         permission_classes=[IsAuthenticated],
         graphql_type=results.OpenDisputeResult,
     )
     async def open_dispute(
-        self, info: Info, input: BountyNoteInput
+        self, info: Info, input: OpenDisputeInput
     ) -> Result[results.BountySuccess]:
-        viewer, payments = await money_mover(info)
+        viewer, _ = await money_mover(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
 
         async def run(work: UnitOfWork) -> uuid.UUID:
             return await delivery.open_dispute(
-                work, viewer, payments=payments, bounty_id=bounty_id, reason=input.note
+                work, viewer, bounty_id=bounty_id, reason=input.note, key=input.idempotency_key
             )
 
         return await _bounty_result(info, run)

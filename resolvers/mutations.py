@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from starlette.datastructures import UploadFile
+from starlette.responses import Response
 from strawberry import relay
 from strawberry.file_uploads import Upload
 
@@ -29,6 +30,7 @@ from services.avatars import MAX_BYTES
 from services.errors import DomainError
 from services.identity import Identity
 from services.identity_errors import TooManyAttempts
+from services.passwords import PasswordWorkBusy
 from services.throttle import LimiterUnavailable
 from services.unit_of_work import UnitOfWork, unit_of_work
 from services.viewer import Viewer
@@ -53,15 +55,29 @@ async def mutate(info: Info, operation: Callable[[UnitOfWork], Awaitable[T]]) ->
                 failure = error
     except DomainError as error:
         failure = error
-    if isinstance(failure, TooManyAttempts | LimiterUnavailable):
-        # Throttled, or the limiter is down (sign-in and revocation fail closed).
+    if isinstance(failure, TooManyAttempts | LimiterUnavailable | PasswordWorkBusy):
+        # Throttled, the limiter is down (sign-in and revocation fail closed), or too many
+        # password hashes at once (shed: 503, as the load-shedding middleware answers).
         if isinstance(failure, TooManyAttempts):
             refusal = ApiError(failure.message, RATE_LIMITED, retryAfter=failure.retry_after)
+        elif isinstance(failure, PasswordWorkBusy):
+            refusal = ApiError(failure.message, failure.code, retryAfter=failure.retry_after)
         else:
             refusal = unavailable()
         set_retry_after(context, refusal)
+        if isinstance(failure, PasswordWorkBusy) and isinstance(context.response, Response):
+            context.response.status_code = 503
         raise refusal
     return user_error(failure)
+
+
+async def attempt(operation: Awaitable[T]) -> Result[T]:
+    """A service call that runs its own units of work (phases around a provider call): its
+    result, or the domain failure's union member."""
+    try:
+        return await operation
+    except DomainError as error:
+        return user_error(error)
 
 
 def request_meta(info: Info) -> RequestMeta:

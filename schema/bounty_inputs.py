@@ -91,6 +91,20 @@ class BountyPaymentInput:
     idempotency_key: str
 
 
+@strawberry.input(
+    description="Fund the reward and open the bounty; the same key and input returns "
+    "the first result."
+)
+class PublishBountyInput:
+    bounty_id: relay.GlobalID
+    idempotency_key: str
+    payment_method_id: str | None = strawberry.field(
+        default=None,
+        description="A saved payment method (pm_...) to pay with at once; without one the "
+        "answer's PaymentSheet takes the payment in the app.",
+    )
+
+
 @strawberry.input
 class CancelBountyInput:
     bounty_id: relay.GlobalID
@@ -126,6 +140,15 @@ class SubmitWorkInput:
 class BountyNoteInput:
     bounty_id: relay.GlobalID
     note: str
+
+
+@strawberry.input(
+    description="Freezes the held reward; the same key and input returns the first result."
+)
+class OpenDisputeInput:
+    bounty_id: relay.GlobalID
+    note: str
+    idempotency_key: str
 
 
 @strawberry.input

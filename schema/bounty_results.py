@@ -24,12 +24,19 @@ from schema.errors import (
     PaymentsRestrictedError,
     TooManyImagesError,
 )
+from schema.payments import PaymentSheet
 from schema.reviews import Review
 
 
 @strawberry.type(description="The bounty as it is after the change.")
 class BountySuccess:
     bounty: Bounty
+
+
+@strawberry.type(description="The bounty, and the payment that funds it.")
+class PublishBountySuccess:
+    bounty: Bounty
+    payment: PaymentSheet
 
 
 @strawberry.type
@@ -91,13 +98,27 @@ UpdateBountyResult = Annotated[_ACTION, strawberry.union("UpdateBountyResult")]
 AddBountyImageResult = Annotated[_IMAGE, strawberry.union("AddBountyImageResult")]
 RemoveBountyImageResult = Annotated[_IMAGE, strawberry.union("RemoveBountyImageResult")]
 # Money moves, under an idempotency key.
-PublishBountyResult = Annotated[_PAYMENT, strawberry.union("PublishBountyResult")]
+PublishBountyResult = Annotated[
+    PublishBountySuccess
+    | InvalidInputError
+    | NotFoundError
+    | NotAllowedError
+    | InvalidTransitionError
+    | IdempotencyKeyReusedError
+    | PaymentFailedError
+    | PaymentsRestrictedError
+    | CategoryProhibitedError
+    | CategoryReviewPendingError,
+    strawberry.union("PublishBountyResult"),
+]
 CancelBountyResult = Annotated[_PAYMENT, strawberry.union("CancelBountyResult")]
 ApproveCompletionResult = Annotated[_PAYMENT, strawberry.union("ApproveCompletionResult")]
 ResolveDisputeResult = Annotated[_PAYMENT, strawberry.union("ResolveDisputeResult")]
 SubmitWorkResult = Annotated[_ACTION, strawberry.union("SubmitWorkResult")]
 RequestChangesResult = Annotated[_ACTION, strawberry.union("RequestChangesResult")]
-OpenDisputeResult = Annotated[_ACTION, strawberry.union("OpenDisputeResult")]
+OpenDisputeResult = Annotated[
+    _ACTION | IdempotencyKeyReusedError, strawberry.union("OpenDisputeResult")
+]
 ApplyToBountyResult = Annotated[
     ApplicationSuccess
     | InvalidInputError

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from datetime import timedelta
 
@@ -13,7 +12,7 @@ from sqlmodel import col
 
 from app.db.models import PasswordResetToken, Role, User, UserStatus
 from app.db.models.base import utcnow
-from services import audit, business_events, idempotency
+from services import audit, business_events, idempotency, passwords
 from services.analytics import events as analytics
 from services.audit import RequestMeta
 from services.identity import Identity
@@ -24,7 +23,6 @@ from services.identity_errors import (
 )
 from services.mail import Mail
 from services.password_policy import check_password
-from services.passwords import hash_password, verify_password
 from services.sessions import SessionTokens, hash_token, issue_tokens, revoke_user_sessions
 from services.unit_of_work import UnitOfWork
 from services.validation import check_display_name, normalise_email
@@ -44,7 +42,7 @@ async def create_user(
         raise EmailTaken("an account with this email exists", field="input.email")
     user = User(
         email=email,
-        password_hash=await asyncio.to_thread(hash_password, password),
+        password_hash=await passwords.hashed(password),
         display_name=display_name,
         role=role,
     )
@@ -125,7 +123,7 @@ async def _replayed(
         session, owner_id=user.id, key=key, operation=SIGN_UP, request=request
     ):
         return None
-    if not await asyncio.to_thread(verify_password, user.password_hash, password):
+    if not await passwords.verified(user.password_hash, password):
         raise idempotency.reused()
     return user
 
@@ -144,11 +142,11 @@ async def change_password(
     user = await session.get(User, viewer.user_id, with_for_update=True)
     if user is None or user.status is not UserStatus.ACTIVE:
         raise InvalidCredentials("account not available", field="input.currentPassword")
-    if not await asyncio.to_thread(verify_password, user.password_hash, current_password):
+    if not await passwords.verified(user.password_hash, current_password):
         audit.record(session, action=audit.PASSWORD_CHANGE_FAILED, meta=meta, target_id=user.id)
         raise InvalidCredentials("wrong password", field="input.currentPassword")
     check_password(new_password, email=user.email, field="input.newPassword")
-    user.password_hash = await asyncio.to_thread(hash_password, new_password)
+    user.password_hash = await passwords.hashed(new_password)
     now = utcnow()
     await revoke_user_sessions(session, identity=identity, user_id=user.id, now=now)
     audit.record(
@@ -210,7 +208,7 @@ async def reset_password(
         )
         .values(used_at=now)
     )
-    user.password_hash = await asyncio.to_thread(hash_password, new_password)
+    user.password_hash = await passwords.hashed(new_password)
     await revoke_user_sessions(session, identity=identity, user_id=user.id, now=now)
     audit.record(
         session, action=audit.PASSWORD_RESET, meta=meta, actor_id=user.id, target_id=user.id

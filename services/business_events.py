@@ -29,5 +29,5 @@ def signed_up() -> None:
 
 
 def payment(kind: str, status: str, currency: str, amount_minor: int) -> None:
-    """`bountyexpo_payments_total` and, once succeeded, the amount (`MeteredPayments`)."""
+    """`bountyexpo_payments_total` and, once succeeded, the amount (services/payments/)."""
     metrics.record_payment(kind, status, currency, amount_minor)

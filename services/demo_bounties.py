@@ -1,7 +1,7 @@
 """Demo bounties for development, in several states, made through the marketplace's own verbs.
 
 Each step is the unit of work a request would run (create, publish, apply, accept, submit,
-approve, review), so the rows, history, payment calls, jobs and counters are what the app makes.
+approve, review), so the rows, history, ledger postings, jobs and counters are what the app makes.
 Only the demo accounts' own bounties are checked: once the demo poster has any, nothing is added.
 """
 
@@ -22,7 +22,8 @@ from app.db.engine import SessionFactory
 from app.db.models import Bounty, BountyStatus, User
 from app.db.models.base import utcnow
 from services.bounties import applications, delivery, drafting, reviews
-from services.payments import Payments
+from services.payments import charges
+from services.payments.interface import Payments
 from services.unit_of_work import Event, UnitOfWork, unit_of_work
 from services.viewer import Viewer
 
@@ -101,13 +102,21 @@ class _NoSubscribers:
         return None
 
 
+DEMO_CARD = "pm_card_visa"  # Stripe's test card; the sandbox and Stripe test mode accept it
+
+
 async def fund_demo_bounty(
-    work: UnitOfWork, poster: Viewer, bounty_id: uuid.UUID, payments: Payments
+    session_factory: SessionFactory, poster: Viewer, bounty_id: uuid.UUID, payments: Payments
 ) -> None:
-    """Fund and open a demo bounty: the one step that moves money (change it here only)."""
-    await delivery.publish(
-        work, poster, payments=payments, bounty_id=bounty_id, key=f"demo-publish:{bounty_id}"
-    )
+    """Fund and open a demo bounty: the one step that moves money (change it here only). It is
+    `publishBounty` with a saved test card: a charge through the configured provider, the reward
+    held in the ledger, the bounty OPEN."""
+    sheet = await charges.publish(
+        session_factory, _NoSubscribers(), poster, payments=payments, bounty_id=bounty_id,
+        key=f"demo-publish:{bounty_id}", payment_method=DEMO_CARD,
+    )  # fmt: skip
+    if sheet.status != "SUCCEEDED":
+        raise RuntimeError(f"the demo payment did not succeed: {sheet.status} {sheet.failure}")
 
 
 async def seed_demo_bounties(session_factory: SessionFactory, payments: Payments) -> int:
@@ -166,9 +175,7 @@ async def _make(
     )
     if demo.status is S.DRAFT:
         return
-    await _request(
-        session_factory, lambda work: fund_demo_bounty(work, poster, bounty_id, payments)
-    )
+    await fund_demo_bounty(session_factory, poster, bounty_id, payments)
     applied = [
         await _request(
             session_factory,

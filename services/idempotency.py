@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import insert as plain_insert
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -91,6 +91,35 @@ async def store_result(
         .where(col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key)
         .values(result=result)
     )
+
+
+async def store_first_result(
+    session: AsyncSession, *, user_id: uuid.UUID, key: str, result: dict[str, Any]
+) -> dict[str, Any]:
+    """Store `result` unless a concurrent repeat of the request stored one first; the stored one.
+
+    For operations in several transactions (publishing: phase 1 claims, phase 3 answers): every
+    repeat that re-drove the same attempt answers what the first one stored.
+    """
+    stored = await session.scalar(
+        update(IdempotencyKey)
+        .where(
+            col(IdempotencyKey.user_id) == user_id,
+            col(IdempotencyKey.key) == key,
+            col(IdempotencyKey.result) == text("'{}'::jsonb"),
+        )
+        .values(result=result)
+        .returning(col(IdempotencyKey.key))
+    )
+    if stored is not None:
+        return result
+    first: dict[str, Any] | None = await session.scalar(
+        select(col(IdempotencyKey.result)).where(
+            col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key
+        )
+    )
+    assert first is not None
+    return first
 
 
 async def once(

@@ -12,7 +12,6 @@ succeed, each with its own new token; the presented token is rotated exactly onc
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 import secrets
@@ -27,7 +26,7 @@ from sqlmodel import col
 from app.db.models import RefreshToken, User, UserStatus
 from app.db.models.base import utcnow
 from app.security.jwt import CLOCK_LEEWAY, issue_access_token
-from services import audit
+from services import audit, passwords
 from services.audit import RequestMeta
 from services.identity import Identity
 from services.identity_errors import (
@@ -36,7 +35,7 @@ from services.identity_errors import (
     InvalidRefreshToken,
     TooManyAttempts,
 )
-from services.passwords import hash_password, needs_rehash, verify_password
+from services.passwords import needs_rehash
 from services.unit_of_work import UnitOfWork
 from services.validation import normalise_email
 from services.viewer import Viewer
@@ -96,8 +95,8 @@ async def _verify_against_nothing(password: str) -> None:
     """Spend what a real check costs, so timing does not tell which emails have accounts."""
     global _dummy_hash
     if _dummy_hash is None:
-        _dummy_hash = await asyncio.to_thread(hash_password, secrets.token_hex(16))
-    await asyncio.to_thread(verify_password, _dummy_hash, password)
+        _dummy_hash = await passwords.hashed(secrets.token_hex(16))
+    await passwords.verified(_dummy_hash, password)
 
 
 async def sign_in(
@@ -114,11 +113,18 @@ async def sign_in(
         audit.record(session, action=audit.SIGN_IN_THROTTLED, meta=meta, email=email)
         raise TooManyAttempts(retry_after)
     user = await session.scalar(select(User).where(func.lower(User.email) == email))
-    if user is None or user.status is UserStatus.DELETED:
-        await _verify_against_nothing(password)
-        audit.record(session, action=audit.SIGN_IN_FAILED, meta=meta, email=email)
-        raise InvalidCredentials("wrong email or password")
-    if not await asyncio.to_thread(verify_password, user.password_hash, password):
+    try:
+        if user is None or user.status is UserStatus.DELETED:
+            await _verify_against_nothing(password)
+            audit.record(session, action=audit.SIGN_IN_FAILED, meta=meta, email=email)
+            raise InvalidCredentials("wrong email or password")
+        matches = await passwords.verified(user.password_hash, password)
+    except passwords.PasswordWorkBusy:
+        # Not an attempt: the password was never checked.
+        await identity.throttle.undo(account_key)
+        await identity.throttle.undo(ip_key)
+        raise
+    if not matches:
         audit.record(session, action=audit.SIGN_IN_FAILED, meta=meta, target_id=user.id)
         raise InvalidCredentials("wrong email or password")
     if user.status is UserStatus.SUSPENDED:
@@ -127,7 +133,7 @@ async def sign_in(
     await identity.throttle.reset(account_key)
     await identity.throttle.undo(ip_key)
     if needs_rehash(user.password_hash):
-        user.password_hash = await asyncio.to_thread(hash_password, password)
+        user.password_hash = await passwords.hashed(password)
     tokens = await issue_tokens(session, identity=identity, user=user, meta=meta)
     audit.record(session, action=audit.SIGN_IN, meta=meta, actor_id=user.id, target_id=user.id)
     return user, tokens

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 
@@ -13,12 +12,11 @@ from sqlmodel import col
 from app.db.engine import SessionFactory
 from app.db.models import Role, User, UserStatus
 from app.db.models.base import utcnow
-from services import audit
+from services import audit, passwords
 from services.audit import RequestMeta
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.identity import Identity
 from services.identity_errors import InvalidCredentials
-from services.passwords import verify_password
 from services.sessions import revoke_access_before, revoke_user_sessions
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
@@ -129,9 +127,7 @@ async def delete_account(
         raise NotAllowed("you can delete only your own account", field="userId")
     user = await _target(session, user_id)
     if viewer.owns(user_id):
-        ok = password is not None and await asyncio.to_thread(
-            verify_password, user.password_hash, password
-        )
+        ok = password is not None and await passwords.verified(user.password_hash, password)
         if not ok:
             raise InvalidCredentials("wrong password", field="input.password")
     avatar = user.avatar_key

@@ -19,10 +19,12 @@ from app.db.models import (
     BountyStatus,
     LedgerEntry,
     LedgerPosting,
+    OperationKind,
+    OperationStatus,
     User,
 )
 from app.db.models.base import utcnow
-from services.payments import held_funds
+from services.payments import held_funds, operations
 from services.payments.money import Money
 
 # Statuses in which a bounty holds its reward: rows inserted in one are funded in the ledger.
@@ -68,11 +70,19 @@ async def insert_bounty(
         )
         assert bounty_id is not None
         if status in FUNDED:
+            money = Money(row["reward_amount"], row["reward_currency"])
+            charge = await operations.record(
+                session, kind=OperationKind.CHARGE, user_id=poster.id, money=money,
+                provider="sandbox", bounty_id=bounty_id,
+            )  # fmt: skip
+            await operations.settle(
+                session, charge, OperationStatus.SUCCEEDED, provider_id=f"pi_fixture_{bounty_id}"
+            )
             await held_funds.credit_funding(
                 session,
                 bounty_id=bounty_id,
-                money=Money(row["reward_amount"], row["reward_currency"]),
-                reference=held_funds.funding_reference(bounty_id),
+                money=money,
+                reference=held_funds.funding_reference(charge.id),
                 fee_bps=TEST_FEE_BPS,
             )
     return bounty_id
@@ -167,7 +177,15 @@ def mutation(name: str, input_type: str, result: str = BOUNTY_RESULT) -> str:
     )
 
 
-PUBLISH = mutation("publishBounty", "BountyPaymentInput")
+PUBLISH_RESULT = """
+    __typename
+    ... on PublishBountySuccess {
+        bounty { id status hunter { id } } payment { status failure paymentIntentId }
+    }
+    ... on UserError { code message field }
+"""
+PUBLISH = mutation("publishBounty", "PublishBountyInput", PUBLISH_RESULT)
+TEST_CARD = "pm_card_visa"  # the sandbox (and Stripe test mode) charge it at once
 CANCEL = mutation("cancelBounty", "CancelBountyInput")
 APPLY = mutation("applyToBounty", "ApplyToBountyInput", APPLICATION_RESULT)
 ACCEPT = mutation("acceptApplication", "ApplicationInput", APPLICATION_RESULT)
@@ -176,7 +194,7 @@ WITHDRAW = mutation("withdrawApplication", "ApplicationInput", APPLICATION_RESUL
 SUBMIT = mutation("submitWork", "SubmitWorkInput")
 REQUEST_CHANGES = mutation("requestChanges", "BountyNoteInput")
 APPROVE = mutation("approveCompletion", "BountyPaymentInput")
-OPEN_DISPUTE = mutation("openDispute", "BountyNoteInput")
+OPEN_DISPUTE = mutation("openDispute", "OpenDisputeInput")
 RESOLVE_DISPUTE = mutation("resolveDispute", "ResolveDisputeInput")
 UPDATE = mutation("updateBounty", "UpdateBountyInput")
 

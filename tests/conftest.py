@@ -30,6 +30,7 @@ from services.throttle import InProcessThrottle
 from tests import databases
 
 GraphQL = Callable[..., Awaitable[dict[str, Any]]]
+TEST_WEBHOOK_SECRET = "whsec_test_suite"
 TEST_MEDIA_DIR = Path(tempfile.gettempdir()) / f"bountyexpo-test-media-{os.getpid()}"
 
 
@@ -59,6 +60,11 @@ def make_settings(**overrides: Any) -> Settings:
         "media_dir": TEST_MEDIA_DIR,
         # Request-rate limits span a whole run in the shared app; their tests build their own.
         "rate_limits": False,
+        # No background reload of the revocation copy in the middle of a statement count: the
+        # app's own revocations reach its copy at once (tests/faults/ covers the reloads).
+        "revocation_resync_seconds": 3600,
+        "revocation_staleness_seconds": 7200,
+        "stripe_webhook_secret": TEST_WEBHOOK_SECRET,
         # Likewise load shedding: tests that send many requests at once must not see 503s.
         "shed_max_in_flight": 0,
         **overrides,

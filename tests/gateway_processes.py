@@ -45,10 +45,16 @@ class Gateway:
         return response.json()
 
 
-@contextlib.contextmanager
 def gateway_process(
-    database_url: str, log: Path, *, workers: int = 1, **env: str
-) -> Iterator[Gateway]:
+    database_url: str, log: Path, **env: str
+) -> contextlib.AbstractContextManager[Gateway]:
+    """One `bountyexpo serve` process."""
+    return gateway_workers(database_url, log, 1, **env)
+
+
+@contextlib.contextmanager
+def gateway_workers(database_url: str, log: Path, workers: int, **env: str) -> Iterator[Gateway]:
+    """`bountyexpo serve --workers N`: N uvicorn worker processes behind one port."""
     port = free_port()
     environment = {
         **os.environ,

@@ -37,9 +37,9 @@ _CHECKS = {
                 AND p.kind IN ('FUNDING', 'RELEASE', 'REFUND', 'PAYOUT')
         ) f ON true
         WHERE a.kind = 'HELD' AND a.balance <> f.total""",
-    # A bounty is released or refunded at most once, and never both.
-    "bounties both released and refunded": """
-        SELECT bounty_id FROM ledger_postings WHERE kind IN ('RELEASE', 'REFUND')
+    # A bounty is released at most once.
+    "bounties released twice": """
+        SELECT bounty_id FROM ledger_postings WHERE kind = 'RELEASE'
         GROUP BY bounty_id HAVING count(*) > 1""",
 }
 

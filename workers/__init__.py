@@ -15,6 +15,7 @@ DOMAIN_MODULES = (
     "workers.notifications",
     "workers.analytics",
     "workers.risk",
+    "workers.payments",
 )
 
 

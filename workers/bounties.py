@@ -6,7 +6,7 @@ import logging
 
 from services.bounties import delivery
 from services.notifications.domain import notify_transition
-from services.payments import payments_for
+from services.payments.interface import payments_for
 from services.unit_of_work import unit_of_work
 from workers.registry import JobRun, Registry, ScheduleRun
 

@@ -98,13 +98,23 @@ def revocations_check(cache: RevocationCache) -> HealthCheck:
 
 
 def stripe_configuration(settings: Settings) -> dict[str, object]:
-    """From settings only: never a network call from a health probe."""
+    """Which payments provider serves, from settings only: never a network call from a probe.
+
+    `provider` is "sandbox" (the in-memory stand-in: no money moves anywhere) or "stripe";
+    `mode` is "live" or "test" for Stripe's keys, "sandbox" for the stand-in.
+    """
     key = settings.stripe_secret_key.get_secret_value() if settings.stripe_secret_key else ""
-    mode = "live" if key.startswith("sk_live_") else "test" if key else "local sandbox"
+    mode = "live" if key.startswith("sk_live_") else "test" if key else "sandbox"
     return {
+        "provider": "stripe" if key else "sandbox",
+        "standIn": not key,
         "mode": mode,
+        "apiBase": settings.stripe_api_base or ("https://api.stripe.com" if key else None),
         "secretKeySet": bool(key),
+        "publishableKeySet": bool(settings.stripe_publishable_key),
         "webhookSecretSet": settings.stripe_webhook_secret is not None,
+        "previousWebhookSecretSet": settings.stripe_previous_webhook_secret is not None,
+        "platformFeeBps": settings.platform_fee_bps,
     }
 
 

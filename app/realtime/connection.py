@@ -18,10 +18,17 @@ from strawberry.exceptions import ConnectionRejectionError
 from app.realtime.hub import Adoption, Hub
 from app.realtime.outbox import Outbox
 from app.realtime.runtime import Realtime
-from app.realtime.supervisor import CREDENTIALS_ENDED, TOO_MANY_SOCKETS, OpenSocket, Supervisor
+from app.realtime.supervisor import (
+    CREDENTIALS_ENDED,
+    TOO_MANY_SOCKETS,
+    TRY_AGAIN_LATER,
+    OpenSocket,
+    Supervisor,
+)
 from app.request_bodies import VariableLimits
 from app.security.jwt import InvalidToken, decode_access_token
 from app.settings import Settings
+from services.outages import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +73,8 @@ class Connection:
         except ConnectionRejectionError as error:
             message = getattr(error, "payload", {}) or {}
             return CREDENTIALS_ENDED, str(message.get("message", "Forbidden"))
+        except DependencyUnavailable as error:  # revocations cannot be checked: reconnect later
+            return TRY_AGAIN_LATER, error.message
         token = context.access_token
         try:
             claims = decode_access_token(self.view.settings, token) if token else None

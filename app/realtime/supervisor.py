@@ -2,8 +2,9 @@
 
 Each tick it pings the sockets whose ping is due (mobile networks drop idle sockets) and
 re-checks the access tokens that are due: expiry locally, revocation in one denylist lookup for
-all of them (one Redis MGET or one SQL query, however many sockets), closing revoked ones with
-4403 and the reason. With Redis it also refreshes the sockets' presence entries.
+all of them (from the in-memory copy, services/revocation_cache.py), closing revoked ones with
+4403 and the reason, and with 1013 (try again later) when revocations cannot be checked. With
+Redis it also refreshes the sockets' presence entries.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from app.realtime.frames import ping_frame
 from app.realtime.outbox import Outbox, run_eagerly
 from app.security.jwt import AccessClaims
 from app.settings import Settings
+from services.outages import DependencyUnavailable
 from services.presence import TTL_SECONDS, Presence
 from services.revocation import Denylist
 
 logger = logging.getLogger(__name__)
 CREDENTIALS_ENDED = 4403
 TOO_MANY_SOCKETS = 4429
+# RFC 6455 "Try Again Later": a dependency outage, not the client's fault; it reconnects.
+TRY_AGAIN_LATER = 1013
 
 
 @dataclass(eq=False)
@@ -124,7 +128,12 @@ class Supervisor:
         keys = {key for socket in live if socket.claims for key in _keys(socket.claims)}
         if not keys:
             return
-        revoked = await self.denylist.lookup(sorted(keys))
+        try:
+            revoked = await self.denylist.lookup(sorted(keys))
+        except DependencyUnavailable as error:  # fail closed: these tokens cannot be checked
+            for socket in live:
+                self._end(socket, error.message, TRY_AGAIN_LATER)
+            return
         for socket in live:
             claims = socket.claims
             assert claims is not None
@@ -139,9 +148,9 @@ class Supervisor:
             ):
                 self._end(socket, "access token revoked")
 
-    def _end(self, socket: OpenSocket, reason: str) -> None:
+    def _end(self, socket: OpenSocket, reason: str, code: int = CREDENTIALS_ENDED) -> None:
         self.sockets.pop(socket.id, None)
-        run_eagerly(_close_quietly(socket, CREDENTIALS_ENDED, reason))
+        run_eagerly(_close_quietly(socket, code, reason))
 
     async def close_all(self, code: int, reason: str) -> None:
         """Shutdown: every socket gets a close frame it understands (clients reconnect)."""

@@ -23,6 +23,7 @@ IDENTITY_FIELDS = frozenset({"User.email", "User.phone", "User.status", "Bounty.
 CLASS_SAFE_FIELDS = frozenset(
     {
         "Bounty.applications",  # poster and staff: both are access classes of a bounty
+        "Bounty.applicationsConnection",  # the same rule, in pages
         "Bounty.hunter",
         "BountyApplication.bounty",
         "BountyApplication.hunter",

@@ -6,6 +6,7 @@ import redis.asyncio as redis
 
 from app.db.engine import SessionFactory
 from app.settings import Settings
+from services import passwords
 from services.identity import Identity
 from services.mail import mail_sender
 from services.media import LocalMediaStorage
@@ -20,6 +21,7 @@ def build_identity(
 ) -> Identity:
     """`redis_client` is the process's one Redis client (the broker's): one pool, observed by
     monitoring, closed by its owner. The caller starts and closes `identity.denylist`."""
+    passwords.configure(settings.password_hash_threads, settings.password_hash_queue)
     throttle: Throttle = (
         InProcessThrottle() if redis_client is None else RedisThrottle(redis_client)
     )

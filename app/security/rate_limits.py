@@ -19,8 +19,8 @@ state is the `bountyexpo_rate_limiter_paused` gauge and `rateLimiter` in /health
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any
 
 from starlette.responses import Response
@@ -79,7 +79,7 @@ class RateLimiter:
             raise
 
     async def _consume(self, bucket: Bucket, key: str, cost: int) -> Decision:
-        if self.paused and (self._probing or time.monotonic() < self._paused_until):
+        if self.paused and (self._probing or monotonic() < self._paused_until):
             raise LimiterUnavailable
         probe = self.paused  # the pause is over: this request is the one probe
         if probe:
@@ -101,7 +101,7 @@ class RateLimiter:
         return decision
 
     def _pause(self) -> None:
-        self._paused_until = time.monotonic() + OUTAGE_PAUSE_SECONDS
+        self._paused_until = monotonic() + OUTAGE_PAUSE_SECONDS
         if not self.paused:
             self.paused = True
             record_rate_limiter_paused(True)

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.load smoke            # 60 s at 10 req/s; CI runs this
     .venv/bin/python -m bench.load load             # the seed's phases, about 9 minutes
     .venv/bin/python -m bench.load stress           # 50 -> 1,000 req/s, hold, recovery
+    .venv/bin/python -m bench.load smoke --prepare-only   # just the database; prints its URL
     .venv/bin/python -m bench.load smoke --host http://127.0.0.1:8000   # a gateway you run
 
 It builds a fresh database (`--database`, on TEST_DATABASE_URL's server or the embedded one),
@@ -134,7 +135,8 @@ def run_locust(base: str, args: argparse.Namespace, json_path: Path) -> int:
     command = [
         str(BIN / "locust"), "-f", str(ROOT / "bench" / "load" / "locustfile.py"), "--headless",
         "--host", base, "--load-profile", args.profile, "--load-seed", str(args.seed),
-        "--load-rate-scale", str(args.rate_scale), "--load-json", str(json_path), "--only-summary",
+        "--load-rate-scale", str(args.rate_scale), "--load-time-scale", str(args.time_scale),
+        "--load-json", str(json_path), "--only-summary",
         "--loglevel", "WARNING",
     ]  # fmt: skip
     if args.mix:
@@ -150,10 +152,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", help="a running gateway (no database or process is prepared)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--mix", default="", help="name=weight,... (default: the seed's mix)")
-    parser.add_argument("--rate-scale", type=float, default=1.0)
+    parser.add_argument("--rate-scale", type=float, default=1.0, help="multiplies every rate")
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="multiplies every stage (0.25: a trial)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gateway processes")
     parser.add_argument("--database", default="bountyexpo_load", help="rebuilt on every run")
     parser.add_argument("--json", help="default: var/load/<profile>-<time>.json")
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="build the database, print its URL, stop"
+    )
     args = parser.parse_args(argv)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     json_path = Path(args.json or ROOT / "var" / "load" / f"{args.profile}-{stamp}.json")
@@ -161,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_locust(args.host, args, json_path)
     url = asyncio.run(fresh_database(databases.server_url(), args.database))
     asyncio.run(fill(url))
+    if args.prepare_only:
+        print(url)
+        return 0
     redis_url = os.environ.get("LOAD_REDIS_URL") or os.environ.get("TEST_REDIS_URL")
     env = production_env(url, redis_url)
     print(f"gateway: {args.workers} processes, production settings, Redis {redis_url or 'none'}")

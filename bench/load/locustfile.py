@@ -2,7 +2,7 @@
 
     .venv/bin/locust -f bench/load/locustfile.py --headless --host http://127.0.0.1:8000 \\
         --load-profile smoke [--load-seed 1] [--load-mix core=40,health=10] \\
-        [--load-rate-scale 1] [--load-json out.json]
+        [--load-rate-scale 1] [--load-time-scale 1] [--load-json out.json]
 
 Every request is recorded with the stage it started in; when the profile ends the figures are
 printed as a table, written as JSON, and the process exits non-zero if the profile's checks fail.
@@ -25,12 +25,22 @@ from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.env import Environment
 
 from bench.load import report
-from bench.load.profiles import PROFILES, SEED_MIX, USER_REQUESTS_PER_SECOND, parse_mix, stage_at
+from bench.load.profiles import (
+    PROFILES,
+    SEED_MIX,
+    USER_REQUESTS_PER_SECOND,
+    parse_mix,
+    scaled,
+    stage_at,
+)
 from bench.load.scenarios import SCENARIOS
 
+MAX_BACKOFF_SECONDS = 8.0
+STOP_ALL_AT_ONCE = 10_000.0
 _indexes = itertools.count()
 _samples: list[report.Sample] = []
 _clock = {"start": 0.0}
+_active = {"profile": PROFILES["smoke"]}  # scaled as asked, at init
 
 
 @events.init_command_line_parser.add_listener
@@ -41,6 +51,9 @@ def _arguments(parser: Any) -> None:
     )
     parser.add_argument("--load-mix", default="", help="name=weight,... (default: the seed's mix)")
     parser.add_argument("--load-rate-scale", type=float, default=1.0, help="multiplies every rate")
+    parser.add_argument(
+        "--load-time-scale", type=float, default=1.0, help="multiplies every stage's duration"
+    )
     parser.add_argument("--load-json", default="", help="where to write the figures as JSON")
 
 
@@ -67,6 +80,7 @@ class GatewayUser(FastHttpUser):
         self.rng = random.Random(_options(self.environment).load_seed * 1_000_003 + self.index)
         self.names, self.weights, _ = mix_of(self.environment)
         self.token: str | None = None
+        self.failures = 0  # consecutive refusals and network errors
         self.address = f"10.{self.index >> 16 & 255}.{self.index >> 8 & 255}.{self.index & 255}"
         self.interval = 1 / USER_REQUESTS_PER_SECOND
         self.due = time.monotonic() + self.rng.uniform(0, self.interval)
@@ -77,10 +91,11 @@ class GatewayUser(FastHttpUser):
         SCENARIOS[name](self)
 
     def pace(self) -> None:
+        """One request per interval; a user that fell behind starts again from now (no burst)."""
         now = time.monotonic()
         if self.due > now:
             time.sleep(self.due - now)  # cooperative: locust patches the standard library
-        self.due = max(self.due + self.interval, now)
+        self.due = max(self.due, now) + self.interval
 
     def headers(self, token: bool) -> dict[str, str]:
         headers = {"x-forwarded-for": self.address}
@@ -88,11 +103,23 @@ class GatewayUser(FastHttpUser):
             headers["authorization"] = f"Bearer {self.token}"
         return headers
 
+    def back_off(self, response: Any) -> None:
+        """As a client's retry link does: after a refusal or a network error, wait at least what
+        Retry-After says, doubling (with jitter) over consecutive failures up to a cap."""
+        retry_after = retry_after_of(response)
+        if retry_after is None and response.status_code:
+            self.failures = 0
+            return
+        self.failures += 1
+        backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2**self.failures) * self.rng.uniform(0.5, 1.0)
+        self.due = max(self.due, time.monotonic() + max(retry_after or 0.0, backoff))
+
     def get(self, path: str) -> None:
         self.pace()
         with self.client.get(
             path, headers=self.headers(False), name=path, catch_response=True
         ) as response:
+            self.back_off(response)
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
 
@@ -111,6 +138,7 @@ class GatewayUser(FastHttpUser):
         with self.client.post(
             "/graphql", json=body, headers=self.headers(token), name=name, catch_response=True
         ) as response:
+            self.back_off(response)
             if response.status_code != 200:
                 response.failure(f"HTTP {response.status_code}")
                 return None
@@ -125,20 +153,32 @@ class GatewayUser(FastHttpUser):
             return dict(data)
 
 
+def retry_after_of(response: Any) -> float | None:
+    headers = getattr(response, "headers", None) or {}
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
 def outcome(response: Any, exception: Any) -> str:
     status = getattr(response, "status_code", 0) or 0
     if status == 0:
-        text = f"{type(exception).__name__} {exception}".lower()
+        cause = getattr(response, "error", None) or exception
+        text = f"{type(cause).__name__} {cause}".lower()
         return report.TIMEOUT if "timeout" in text or "timed out" in text else report.CONNECTION
+    has_retry = retry_after_of(response) is not None
     if status in (429, 503):
-        headers = getattr(response, "headers", None) or {}
-        has_retry = headers.get("retry-after") or headers.get("Retry-After")
         return report.SHED if has_retry else report.SHED_WITHOUT_RETRY_AFTER
     if status >= 500:
         return report.SERVER_ERROR
     if status >= 400:
         return report.CLIENT_ERROR
-    return report.OK if exception is None else report.GRAPHQL_ERROR
+    if exception is None:
+        return report.OK
+    # A refusal inside a 200 (a throttled sign-in, say) that says when to come back is shedding.
+    return report.SHED if has_retry else report.GRAPHQL_ERROR
 
 
 @events.test_start.add_listener
@@ -149,7 +189,7 @@ def _started(environment: Environment, **kwargs: Any) -> None:
     _, _, skipped = mix_of(environment)
     if skipped:
         print(f"mix: no scenario yet for {', '.join(skipped)}: skipped, the rest share the weight")
-    profile = PROFILES[options.load_profile]
+    profile = _active["profile"]
     print(f"profile {profile.name}: {profile.seconds:g} s, seed {options.load_seed}", flush=True)
 
 
@@ -163,26 +203,25 @@ def _recorded(
     **kwargs: Any,
 ) -> None:
     at = start_time - _clock["start"]
-    stage = stage_at(PROFILES[_profile_name[0]], max(at, 0.0))
+    stage = stage_at(_active["profile"], max(at, 0.0))
     if stage is not None:
         sample = report.Sample(at, stage.name, name, response_time, outcome(response, exception))
         _samples.append(sample)
 
 
-_profile_name = ["smoke"]
-
-
 @events.init.add_listener
 def _init(environment: Environment, **kwargs: Any) -> None:
     if environment.parsed_options is not None:
-        _profile_name[0] = environment.parsed_options.load_profile
+        options = environment.parsed_options
+        _active["profile"] = scaled(
+            PROFILES[options.load_profile], options.load_rate_scale, options.load_time_scale
+        )
 
 
 @events.quitting.add_listener
 def _finished(environment: Environment, **kwargs: Any) -> None:
     options = _options(environment)
-    profile = PROFILES[options.load_profile]
-    result = report.summarize(profile, _samples, options.load_rate_scale)
+    result = report.summarize(_active["profile"], _samples)
     result["seed"] = options.load_seed
     result["machine"] = {
         "cpus": os.cpu_count(),
@@ -202,13 +241,11 @@ class PhasedShape(LoadTestShape):
     """Users for the running stage's rate; None (stop) once the profile is over."""
 
     def tick(self) -> tuple[int, float] | None:
-        options = _options(self.runner.environment) if self.runner else None
-        if options is None:
-            return None
-        stage = stage_at(
-            PROFILES[options.load_profile], self.get_run_time(), options.load_rate_scale
-        )
+        stage = stage_at(_active["profile"], self.get_run_time())
         if stage is None:
             return None
         users = max(1, math.ceil(stage.rate / USER_REQUESTS_PER_SECOND))
-        return users, max(50.0, users / 2)
+        if users < self.get_current_user_count():
+            return users, STOP_ALL_AT_ONCE  # the rate applies to stopping users too
+        # A stage's new users arrive over about 10 s (each signs in first), not all at once.
+        return users, max(10.0, users / 10)

@@ -91,16 +91,14 @@ def recovery_seconds(
     return None
 
 
-def summarize(profile: Profile, samples: Sequence[Sample], scale: float = 1.0) -> dict[str, Any]:
+def summarize(profile: Profile, samples: Sequence[Sample]) -> dict[str, Any]:
     """Everything the run printed and judged, as JSON-ready data; `passed` is the verdict."""
     stages = []
     start = 0.0
     for stage in profile.stages:
         mine = [sample for sample in samples if sample.stage == stage.name]
         found = figures(mine, stage.seconds)
-        stages.append(
-            {"stage": stage.name, "offered_rate": stage.rate * scale, "start": start, **found}
-        )
+        stages.append({"stage": stage.name, "offered_rate": stage.rate, "start": start, **found})
         start += stage.seconds
     overall = figures(samples, profile.seconds)
     by_name = {

@@ -1,8 +1,11 @@
-"""Transitions that move money or work: publish, cancel, submit, review the work, disputes.
+"""Transitions that move money or work: cancel, submit, review the work, disputes, expiry.
 
-Money-moving actions (publish funds, approve releases, cancel and expiry refund, a dispute's
-resolution does either) go through the payments interface and, when a person asks for them, an
-idempotency key: the same key and input returns the first result.
+Money moves in the same transaction as the status that causes it: approving releases the held
+funds (fee and hunter's wallet, a ledger posting), cancelling or expiring an OPEN bounty starts
+its refund (the provider call follows in a job), cancelling a FUNDING_PENDING one cancels its
+PaymentIntent (a job). Publishing, which must call the provider before it can answer, is
+`services/payments/charges.py`. Actions a person asks for take an idempotency key: the same key
+and input returns the first result.
 """
 
 from __future__ import annotations
@@ -19,11 +22,10 @@ from app.db.models import Bounty, BountyStatus, Submission
 from services import idempotency
 from services.bounties import lifecycle
 from services.bounties.access import require_hunter, require_party, require_poster
-from services.bounties.errors import PaymentFailed
 from services.bounties.lifecycle import BountyState
 from services.errors import InvalidInput, NotAllowed
-from services.payments import Payments, PaymentStatus
-from services.risk import categories
+from services.payments import charges, refunds, releases
+from services.payments.interface import Payments
 from services.risk import checks as risk_checks
 from services.risk.checks import MoneyAction
 from services.unit_of_work import UnitOfWork
@@ -68,33 +70,6 @@ async def _idempotent(
     return state.id
 
 
-async def publish(
-    work: UnitOfWork, viewer: Viewer, *, payments: Payments, bounty_id: uuid.UUID, key: str
-) -> uuid.UUID:
-    """DRAFT -> FUNDING_PENDING, fund the reward, -> OPEN once the funds are held."""
-    await categories.check_publish(work, viewer, bounty_id)
-
-    async def run() -> BountyState:
-        state = await lifecycle.load_state(work.session, viewer, bounty_id)
-        require_poster(viewer, state, "publish it")
-        await risk_checks.check(work.session, viewer.user_id, MoneyAction.FUND)
-        pending = await lifecycle.transition(
-            work, state, S.FUNDING_PENDING, actor_id=viewer.user_id
-        )
-        funded = await payments.fund(
-            work.session, bounty_id=bounty_id, payer_id=viewer.user_id, money=state.reward
-        )
-        if funded.status is not PaymentStatus.SUCCEEDED:
-            return pending  # a payment webhook opens it later
-        return await lifecycle.transition(
-            work, pending, S.OPEN, actor_id=viewer.user_id, values={"published_at": func.now()}
-        )
-
-    return await _idempotent(
-        work, viewer, key=key, operation="publish", request={"bountyId": str(bounty_id)}, run=run
-    )
-
-
 async def cancel(
     work: UnitOfWork,
     viewer: Viewer,
@@ -117,6 +92,8 @@ async def cancel(
         )
         if state.status is S.OPEN:
             await _refund(work, payments, state)
+        elif state.status is S.FUNDING_PENDING:
+            await charges.cancel_pending(work, bounty_id)
         return cancelled
 
     request = {"bountyId": str(bounty_id), "note": reason}
@@ -124,11 +101,7 @@ async def cancel(
 
 
 async def _refund(work: UnitOfWork, payments: Payments, state: BountyState) -> None:
-    refunded = await payments.refund(
-        work.session, bounty_id=state.id, payee_id=state.poster_id, money=state.reward
-    )
-    if refunded.status is not PaymentStatus.SUCCEEDED:
-        raise PaymentFailed("the refund did not go through; nothing changed")
+    await refunds.begin(work, payments, bounty_id=state.id, currency=state.reward.currency)
 
 
 async def submit_work(
@@ -185,23 +158,26 @@ async def approve(
 
 async def _release(work: UnitOfWork, payments: Payments, state: BountyState) -> None:
     assert state.hunter_id is not None  # only assigned bounties get this far
-    released = await payments.release(
-        work.session, bounty_id=state.id, payee_id=state.hunter_id, money=state.reward
-    )
-    if released.status is not PaymentStatus.SUCCEEDED:
-        raise PaymentFailed("the payout did not go through; nothing changed")
+    await releases.release(work, bounty_id=state.id, hunter_id=state.hunter_id,
+                                 currency=state.reward.currency)  # fmt: skip
 
 
 async def open_dispute(
-    work: UnitOfWork, viewer: Viewer, *, payments: Payments, bounty_id: uuid.UUID, reason: str
+    work: UnitOfWork, viewer: Viewer, *, bounty_id: uuid.UUID, reason: str, key: str
 ) -> uuid.UUID:
-    """Either side stops the work; the held reward is frozen until a moderator decides."""
+    """Either side stops the work. The held reward is frozen: HELD funds move only with a
+    status, and DISPUTED allows neither release nor refund until a moderator resolves it."""
     text = _note(reason, required=True)
-    state = await lifecycle.load_state(work.session, viewer, bounty_id)
-    require_party(viewer, state, "open a dispute")
-    await lifecycle.transition(work, state, S.DISPUTED, actor_id=viewer.user_id, note=text)
-    await payments.freeze(work.session, bounty_id=bounty_id, money=state.reward)
-    return bounty_id
+
+    async def run() -> BountyState:
+        state = await lifecycle.load_state(work.session, viewer, bounty_id)
+        require_party(viewer, state, "open a dispute")
+        return await lifecycle.transition(
+            work, state, S.DISPUTED, actor_id=viewer.user_id, note=text
+        )
+
+    request = {"bountyId": str(bounty_id), "note": text}
+    return await _idempotent(work, viewer, key=key, operation="dispute", request=request, run=run)
 
 
 async def resolve_dispute(

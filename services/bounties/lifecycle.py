@@ -1,7 +1,8 @@
 """The bounty lifecycle as an explicit state machine.
 
     DRAFT -> FUNDING_PENDING -> OPEN -> ASSIGNED -> SUBMITTED <-> CHANGES_REQUESTED -> COMPLETED
-    plus CANCELLED, EXPIRED (deadline passed with no assignment) and DISPUTED.
+    plus CANCELLED, EXPIRED (deadline passed with no assignment) and DISPUTED; a failed payment
+    takes FUNDING_PENDING back to DRAFT.
 
 Every transition is a compare-and-set in SQL (`UPDATE ... WHERE status = :expected`): of two
 concurrent transitions from one state exactly one wins, the other gets INVALID_TRANSITION. Each
@@ -26,14 +27,15 @@ from services import business_events
 from services.analytics import events as analytics
 from services.bounties.errors import InvalidTransition, with_article
 from services.errors import NotFound
-from services.payments import Money
+from services.payments.money import Money
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
 S = BountyStatus
 TRANSITIONS: dict[BountyStatus, frozenset[BountyStatus]] = {
     S.DRAFT: frozenset({S.FUNDING_PENDING, S.CANCELLED}),
-    S.FUNDING_PENDING: frozenset({S.OPEN, S.CANCELLED}),
+    # Back to DRAFT when the payment fails (with the reason in `funding_failure`).
+    S.FUNDING_PENDING: frozenset({S.OPEN, S.CANCELLED, S.DRAFT}),
     S.OPEN: frozenset({S.ASSIGNED, S.CANCELLED, S.EXPIRED}),
     S.ASSIGNED: frozenset({S.SUBMITTED, S.DISPUTED}),
     S.SUBMITTED: frozenset({S.CHANGES_REQUESTED, S.COMPLETED, S.DISPUTED}),
@@ -119,6 +121,12 @@ async def load_state(
     if row is None or not (state := _state(row)).visible_to(viewer):
         raise NotFound("no such bounty", field="bountyId")
     return state
+
+
+async def load_for_system(session: AsyncSession, bounty_id: uuid.UUID) -> BountyState:
+    """The bounty whatever its status, for the system's own actors (payments, schedules)."""
+    row = (await session.execute(select(*_STATE_COLUMNS).where(col(Bounty.id) == bounty_id))).one()
+    return _state(row)
 
 
 async def transition(

@@ -3,24 +3,21 @@
 money       Money (integer minor units + ISO currency) and fee arithmetic
 ledger      accounts, balanced immutable postings, balances and the reads dashboards use
 held_funds  a bounty's money in the ledger: funding, release with the fee, refund
-interface   the interface the marketplace calls (fund, release, refund, freeze), metered
-instant     the ledger-only implementation: money moves at once, no provider involved
+operations  provider calls as rows: recorded before, answered after (recovery points)
+provider    the interface every provider implements (PaymentIntents, refunds, customers)
+sandbox     the in-memory stand-in (development default; production refuses it unless allowed)
+stripe_provider  Stripe over its official SDK's async client
+interface   `payments_for(settings)`: the configured provider and platform fee
+charges     publishing: FUNDING_PENDING -> PaymentIntent -> OPEN (or back to DRAFT), in phases
+releases    approving: HELD -> FEES + the hunter's WALLET, in the completing transaction
+refunds     cancel, expiry, disputes: HELD -> REFUNDS -> the provider's refund, in phases
+webhooks    provider events: verified, stored once by id, applied once by a job
+signatures  Stripe's webhook signature scheme, checked on the raw body
+wallets     a user's wallet and transaction history, read from the ledger
+reconcile   re-drives operations a crash or an outage left between phases
 """
 
-from services.payments.interface import (
-    MeteredPayments,
-    PaymentResult,
-    Payments,
-    PaymentStatus,
-    payments_for,
-)
+from services.payments.interface import Payments, payments_for
 from services.payments.money import Money
 
-__all__ = [
-    "MeteredPayments",
-    "Money",
-    "PaymentResult",
-    "PaymentStatus",
-    "Payments",
-    "payments_for",
-]
+__all__ = ["Money", "Payments", "payments_for"]

@@ -91,19 +91,23 @@ async def release(
     return fee, payee
 
 
-async def start_refund(session: AsyncSession, *, bounty_id: uuid.UUID, currency: str) -> Money:
-    """Move what the bounty holds to REFUNDS (the provider refund follows); what moved."""
-    held = await held_amount(session, bounty_id, currency)
-    if held.amount <= 0:
+async def start_refund(
+    session: AsyncSession, *, bounty_id: uuid.UUID, money: Money, reference: str
+) -> bool:
+    """Move `money` of the bounty's held funds to REFUNDS (the provider refund follows), once
+    per `reference`; whether it moved now."""
+    if money.amount <= 0:
         raise NothingHeld(f"bounty {bounty_id} holds nothing to refund")
-    await ledger.post(
+    posted = await ledger.post(
         session,
         kind=PostingKind.REFUND,
-        reference=f"refund:{bounty_id}",
+        reference=reference,
         bounty_id=bounty_id,
-        legs=ledger.transfer(ledger.held(bounty_id, currency), ledger.refunds(currency), held),
+        legs=ledger.transfer(
+            ledger.held(bounty_id, money.currency), ledger.refunds(money.currency), money
+        ),
     )
-    return held
+    return posted is not None
 
 
 async def settle_refund(

@@ -1,104 +1,51 @@
-"""The payments interface the marketplace calls to move money: fund, release, refund, freeze.
+"""The configured payments: which provider, and the platform fee in force.
 
-Amounts are integer minor units with an ISO 4217 currency, never floats. Every call is keyed by
-our ids: calling twice for one bounty moves money once.
+`payments_for(settings)` is the one place that chooses: the Stripe provider when
+`STRIPE_SECRET_KEY` is set, else the sandbox stand-in (one per process, so what a request
+charged, the same process's jobs and tests see). Production refuses the sandbox unless
+`ALLOW_SANDBOX_PAYMENTS` says otherwise (`app/settings.py`).
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Protocol
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from functools import lru_cache
 
 from app.settings import Settings
-from services import business_events
-from services.payments.money import Money
+from services.payments.provider import PaymentProvider
+from services.payments.sandbox import SandboxPaymentProvider
 
 
-class PaymentStatus(StrEnum):
-    SUCCEEDED = "SUCCEEDED"
-    PENDING = "PENDING"  # e.g. a card needing 3-D Secure: a webhook finishes it later
+@dataclass(frozen=True)
+class Payments:
+    provider: PaymentProvider
+    fee_bps: int  # PLATFORM_FEE_BPS: recorded on a bounty when it is funded
 
 
-@dataclass(frozen=True, slots=True)
-class PaymentResult:
-    status: PaymentStatus
-    reference: str
+@lru_cache(maxsize=1)
+def _sandbox() -> SandboxPaymentProvider:
+    return SandboxPaymentProvider()
 
 
-class Payments(Protocol):
-    async def fund(
-        self, session: AsyncSession, *, bounty_id: uuid.UUID, payer_id: uuid.UUID, money: Money
-    ) -> PaymentResult:
-        """Charge the poster and hold the reward for the bounty."""
+@lru_cache(maxsize=8)
+def _stripe(secret: str, api_base: str | None, publishable: str, timeout: float) -> PaymentProvider:
+    from services.payments.stripe_provider import StripePaymentProvider
 
-    async def release(
-        self, session: AsyncSession, *, bounty_id: uuid.UUID, payee_id: uuid.UUID, money: Money
-    ) -> PaymentResult:
-        """Pay the held reward out to the hunter."""
-
-    async def refund(
-        self, session: AsyncSession, *, bounty_id: uuid.UUID, payee_id: uuid.UUID, money: Money
-    ) -> PaymentResult:
-        """Return the held reward to the poster."""
-
-    async def freeze(
-        self, session: AsyncSession, *, bounty_id: uuid.UUID, money: Money
-    ) -> PaymentResult:
-        """Keep the held reward from moving while a dispute is open."""
+    return StripePaymentProvider(
+        secret, publishable_key=publishable, api_base=api_base, timeout_seconds=timeout
+    )
 
 
-class MeteredPayments:
-    """Any provider, with each answer counted in `bountyexpo_payments_total` (and, once
-    succeeded, the amount): `payments_for` wraps whichever provider is configured, so no call
-    site counts for itself. Funding is a `charge`, a release to the hunter a `transfer`; an
-    exception from the provider counts as `failed` and goes on up. A freeze moves no money and
-    is not counted. Counted when the provider answers, as attempts are: with the instant
-    stand-in, an answer whose transaction then rolls back is still counted."""
-
-    def __init__(self, provider: Payments) -> None:
-        self.provider = provider
-
-    async def fund(
-        self, session: AsyncSession, *, bounty_id: uuid.UUID, payer_id: uuid.UUID, money: Money
-    ) -> PaymentResult:
-        answer = self.provider.fund(session, bounty_id=bounty_id, payer_id=payer_id, money=money)
-        return await _counted("charge", money, answer)
-
-    async def release(
-        self, session: AsyncSession, *, bounty_id: uuid.UUID, payee_id: uuid.UUID, money: Money
-    ) -> PaymentResult:
-        answer = self.provider.release(session, bounty_id=bounty_id, payee_id=payee_id, money=money)
-        return await _counted("transfer", money, answer)
-
-    async def refund(
-        self, session: AsyncSession, *, bounty_id: uuid.UUID, payee_id: uuid.UUID, money: Money
-    ) -> PaymentResult:
-        answer = self.provider.refund(session, bounty_id=bounty_id, payee_id=payee_id, money=money)
-        return await _counted("refund", money, answer)
-
-    async def freeze(
-        self, session: AsyncSession, *, bounty_id: uuid.UUID, money: Money
-    ) -> PaymentResult:
-        return await self.provider.freeze(session, bounty_id=bounty_id, money=money)
-
-
-async def _counted(kind: str, money: Money, answer: Awaitable[PaymentResult]) -> PaymentResult:
-    try:
-        result = await answer
-    except Exception:
-        business_events.payment(kind, "failed", money.currency, money.amount)
-        raise
-    business_events.payment(kind, result.status.value.lower(), money.currency, money.amount)
-    return result
+def provider_for(settings: Settings) -> PaymentProvider:
+    if settings.stripe_secret_key is None:
+        return _sandbox()
+    return _stripe(
+        settings.stripe_secret_key.get_secret_value(),
+        settings.stripe_api_base,
+        settings.stripe_publishable_key or "",
+        settings.stripe_timeout_seconds,
+    )
 
 
 def payments_for(settings: Settings) -> Payments:
-    """The configured payments, metered."""
-    from services.payments.instant import InstantLedgerPayments
-
-    return MeteredPayments(InstantLedgerPayments(fee_bps=settings.platform_fee_bps))
+    return Payments(provider=provider_for(settings), fee_bps=settings.platform_fee_bps)

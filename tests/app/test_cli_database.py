@@ -63,6 +63,7 @@ def test_seed_is_refused_in_production(
     monkeypatch.setenv("JWT_SECRET", "s" * 40)
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_live_x")
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_x")
+    monkeypatch.setenv("STRIPE_PUBLISHABLE_KEY", "pk_live_x")
     monkeypatch.setenv("SMTP_HOST", "smtp.example.test")
     assert cli.main(["seed"]) == 2
     assert "never loaded in production" in capsys.readouterr().err

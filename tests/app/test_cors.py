@@ -58,6 +58,7 @@ def test_only_development_has_default_origins() -> None:
         jwt_secret="p" * 40,
         stripe_secret_key="sk_test_x",
         stripe_webhook_secret="whsec_x",
+        stripe_publishable_key="pk_test_x",
         database_url="postgresql://db/x",
         smtp_host="smtp.example.test",
     )

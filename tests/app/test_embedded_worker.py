@@ -42,6 +42,7 @@ async def test_production_never_embeds_by_default() -> None:
         jwt_secret="s" * 40,
         stripe_secret_key="sk_live_x",
         stripe_webhook_secret="whsec_x",
+        stripe_publishable_key="pk_test_x",
         smtp_host="smtp.example.test",
         database_url="postgresql://db/bountyexpo",
     )
@@ -94,12 +95,17 @@ async def test_the_embedded_worker_runs_jobs_schedules_and_reports_in_the_gatewa
         )
 
         async def all_registered() -> bool:
-            return len(await schedules(session_factory)) == 3
+            return len(await schedules(session_factory)) == 8
 
         await until(all_registered)
         assert sorted(await schedules(session_factory)) == [
+            "analytics.rollup_daily",
+            "analytics.rollup_hourly",
             "bounties.expire",
             "notifications.receipts",
+            "payments.reconcile",
+            "risk.reassess_changed",
+            "risk.reassess_nightly",
             "system.heartbeat",
         ]
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 from starlette.applications import Starlette
+from starlette.types import Message
 
 from app.load_shedding import LoadSheddingMiddleware
 from tests.conftest import graphql_socket
@@ -176,3 +177,33 @@ async def test_open_sockets_take_no_slot(database_url: str) -> None:
         served = await client.post("/graphql", json={"query": "{ __typename }"})
         assert shedding_of(app).admission.in_flight == 0
     assert served.status_code == 200
+
+
+async def test_a_client_that_left_is_answered_499_not_logged_as_a_500(database_url: str) -> None:
+    """A request whose client disconnected before its body arrived (a client-side timeout)."""
+    before = REGISTRY.get_sample_value(
+        "bountyexpo_http_requests_total", {"route": "/graphql", "method": "POST", "status": "499"}
+    )
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async with running_app(database_url, shed_max_in_flight=1) as app:
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+            "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
+            "root_path": "", "headers": [(b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 50000), "server": ("gateway", 80),
+        }  # fmt: skip
+        await app(scope, receive, send)
+        assert shedding_of(app).admission.in_flight == 0
+    assert [message["type"] for message in sent] == ["http.response.start", "http.response.body"]
+    assert sent[0]["status"] == 499
+    after = REGISTRY.get_sample_value(
+        "bountyexpo_http_requests_total", {"route": "/graphql", "method": "POST", "status": "499"}
+    )
+    assert (after or 0.0) == (before or 0.0) + 1

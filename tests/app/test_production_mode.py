@@ -27,6 +27,7 @@ async def gateway(database_url: str, environment: str) -> AsyncIterator[httpx.As
         jwt_secret="p" * 40,
         stripe_secret_key="sk_test_x",
         stripe_webhook_secret="whsec_x",
+        stripe_publishable_key="pk_test_x",
         smtp_host="smtp.example.test",
     )
     app = create_app(settings, database_url=database_url)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from app import cli
+from app.client_operations import load_operations
 from app.schema_tools import current_sdl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,14 +58,24 @@ def write(path: Path, text: str) -> str:
     return str(path)
 
 
-def test_removing_a_field_is_breaking(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_removing_a_field_is_breaking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(ROOT)  # the app's documents in clients/operations/ feel it too
     old = write(tmp_path / "old.graphql", current_sdl())
     new = write(
         tmp_path / "new.graphql",
         without_field(current_sdl(), "type User implements Node {", "  role: Role!\n"),
     )
     assert run("schema", "diff", old, new) == 1
-    assert capsys.readouterr().out == "BREAKING  FIELD_REMOVED: Field User.role was removed.\n"
+    felt = "BREAKING  FELT_BY_OPERATION: {} no longer validates: Cannot query field 'role' on type"
+    assert capsys.readouterr().out == (
+        "BREAKING  FIELD_REMOVED: Field User.role was removed.\n"
+        + f"{felt.format('SignIn (authentication/SignIn.graphql)')} 'User'.\n"
+        + f"{felt.format('SignUp (authentication/SignUp.graphql)')} 'User'.\n"
+        + f"{felt.format('Viewer (profile/Viewer.graphql)')} 'User'.\n"
+        + f"({len(load_operations())} operations in clients/operations checked)\n"
+    )
 
 
 def test_adding_an_optional_argument_is_not_breaking(
@@ -75,7 +86,8 @@ def test_adding_an_optional_argument_is_not_breaking(
         tmp_path / "new.graphql",
         current_sdl().replace("  viewer: User\n", "  viewer(includeDeleted: Boolean): User\n"),
     )
-    assert run("schema", "diff", old, new) == 0
+    no_documents = str(tmp_path / "no-documents")
+    assert run("schema", "diff", old, new, "--operations", no_documents) == 0
     assert capsys.readouterr().out == (
         "DANGEROUS OPTIONAL_ARG_ADDED: "
         "An optional argument Query.viewer(includeDeleted:) was added.\n"

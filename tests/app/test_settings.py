@@ -55,6 +55,7 @@ def test_production_refuses_default_and_missing_secrets_naming_each() -> None:
         "JWT_SECRET",
         "STRIPE_SECRET_KEY",
         "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_PUBLISHABLE_KEY",
         "DATABASE_URL",
         "SMTP_HOST",
     ):
@@ -67,6 +68,7 @@ def test_production_refuses_log_only_mail_and_push_unless_allowed() -> None:
         "jwt_secret": STRONG,
         "stripe_secret_key": "sk_live_x",
         "stripe_webhook_secret": "whsec_x",
+        "stripe_publishable_key": "pk_test_x",
         "database_url": "postgresql://db/bountyexpo",
     }
     with pytest.raises(ValidationError, match="ALLOW_LOG_ONLY_MAIL") as raised:
@@ -89,6 +91,7 @@ def test_production_refuses_a_short_jwt_secret() -> None:
             jwt_secret="short",
             stripe_secret_key="sk_live_x",
             stripe_webhook_secret="whsec_x",
+            stripe_publishable_key="pk_test_x",
             smtp_host="smtp.example.test",
             database_url="postgresql://db/bountyexpo",
         )
@@ -100,6 +103,7 @@ def test_production_with_every_secret_set_starts_without_graphiql_or_introspecti
         jwt_secret=STRONG,
         stripe_secret_key="sk_live_x",
         stripe_webhook_secret="whsec_x",
+        stripe_publishable_key="pk_test_x",
         smtp_host="smtp.example.test",
         database_url="postgresql://db/bountyexpo",
     )

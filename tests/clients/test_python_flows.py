@@ -248,10 +248,20 @@ async def test_two_users_go_from_sign_up_to_a_reviewed_bounty(stack: Stack) -> N
         assert [i["id"] for i in removed["removeBountyImage"]["bounty"]["images"]] == [
             images[0]["id"]
         ]
-        publish = {"input": {"bountyId": bounty_id, "idempotencyKey": key()}}
+        # A saved test card: the sandbox charges it at once (the PaymentSheet path waits for
+        # the app and a webhook; tests/resolvers/test_payments_funding.py covers it).
+        publish = {
+            "input": {
+                "bountyId": bounty_id,
+                "idempotencyKey": key(),
+                "paymentMethodId": "pm_card_visa",
+            }
+        }
         published = (await poster.run("PublishBounty", publish))["publishBounty"]
-        assert published["__typename"] == "BountySuccess", published
+        assert published["__typename"] == "PublishBountySuccess", published
         assert published["bounty"]["status"] == "OPEN"
+        assert published["payment"]["status"] == "SUCCEEDED"
+        assert published["payment"]["publishableKey"] == "pk_test_sandbox"
         assert (await poster.run("PublishBounty", publish))["publishBounty"] == published
         mine = (await poster.run("MyBounties", {"status": ["OPEN"], "first": 10}))["myBounties"]
         assert [edge["node"]["id"] for edge in mine["edges"]] == [bounty_id]
@@ -475,6 +485,17 @@ async def test_two_users_go_from_sign_up_to_a_reviewed_bounty(stack: Stack) -> N
         seen_types: set[str] = set()
         while not {"BOUNTY_COMPLETED", "PAYMENT_RELEASED"} <= seen_types:
             seen_types.add((await hunter_notes.next())["notificationAdded"]["type"])
+        # The release reached the hunter's wallet net of the 10 % platform fee.
+        wallet = (await hunter.run("Wallet", {"currency": "USD"}))["wallet"]
+        assert (wallet["available"], wallet["pending"]) == (4500, 0)
+        money = (await hunter.run("Transactions", {"first": 10}))["transactions"]
+        assert [
+            (e["node"]["type"], e["node"]["amount"], e["node"]["fee"]) for e in money["edges"]
+        ] == [("RELEASED", 4500, 500)]
+        paid = (await poster.run("Transactions", {"type": "FUNDED"}))["transactions"]
+        assert [(e["node"]["amount"], e["node"]["currency"]) for e in paid["edges"]] == [
+            (-5000, "USD")
+        ]
         for author, rating in ((poster, 5), (hunter, 4)):
             reviewed = await author.run(
                 "ReviewUser",

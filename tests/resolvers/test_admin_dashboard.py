@@ -19,6 +19,7 @@ from tests.bounty_factories import (
     OPEN_DISPUTE,
     PUBLISH,
     SUBMIT,
+    TEST_CARD,
 )
 from tests.conftest import GraphQL, StatementCounter
 from tests.factories import create_user, token_for
@@ -40,7 +41,9 @@ async def _assigned(graphql: GraphQL, poster: str, hunter: str, key: str) -> str
     created = await graphql(CREATE, {"input": NEW_BOUNTY}, token=poster)
     bounty: str = created["data"]["createBounty"]["bounty"]["id"]
     published = await graphql(
-        PUBLISH, {"input": {"bountyId": bounty, "idempotencyKey": key}}, token=poster
+        PUBLISH,
+        {"input": {"bountyId": bounty, "idempotencyKey": key, "paymentMethodId": TEST_CARD}},
+        token=poster,
     )
     assert published["data"]["publishBounty"]["bounty"]["status"] == "OPEN"
     applied = await graphql(APPLY, {"input": {"bountyId": bounty, "message": "Me"}}, token=hunter)
@@ -69,7 +72,9 @@ async def test_the_dashboard_gives_the_known_answers_of_a_seeded_day(
     assert approved["data"]["approveCompletion"]["bounty"]["status"] == "COMPLETED"
     fought = await _assigned(graphql, poster, hunter, "pub-2")
     disputed = await graphql(
-        OPEN_DISPUTE, {"input": {"bountyId": fought, "note": "No show"}}, token=poster
+        OPEN_DISPUTE,
+        {"input": {"bountyId": fought, "note": "No show", "idempotencyKey": "d-1"}},
+        token=poster,
     )
     assert disputed["data"]["openDispute"]["bounty"]["status"] == "DISPUTED"
 

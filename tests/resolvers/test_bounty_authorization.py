@@ -24,6 +24,7 @@ from tests.bounty_factories import (
     REQUEST_CHANGES,
     RESOLVE_DISPUTE,
     SUBMIT,
+    TEST_CARD,
     UPDATE,
     WITHDRAW,
     bounty_snapshot,
@@ -109,7 +110,14 @@ Variables = Callable[[dict[str, str]], dict[str, Any]]
 MUTATIONS: dict[str, tuple[str, Variables]] = {
     "createBounty": (CREATE, lambda ids: NEW_BOUNTY),
     "updateBounty": (UPDATE, lambda ids: {"bountyId": ids["bounty"], "title": "Changed"}),
-    "publishBounty": (PUBLISH, lambda ids: {"bountyId": ids["bounty"], "idempotencyKey": "k"}),
+    "publishBounty": (
+        PUBLISH,
+        lambda ids: {
+            "bountyId": ids["bounty"],
+            "idempotencyKey": "k",
+            "paymentMethodId": TEST_CARD,
+        },
+    ),
     "cancelBounty": (CANCEL, lambda ids: {"bountyId": ids["bounty"], "idempotencyKey": "k"}),
     "applyToBounty": (APPLY, lambda ids: {"bountyId": ids["bounty"], "message": "m"}),
     "withdrawApplication": (WITHDRAW, lambda ids: {"applicationId": ids["application"]}),
@@ -118,7 +126,10 @@ MUTATIONS: dict[str, tuple[str, Variables]] = {
     "submitWork": (SUBMIT, lambda ids: {"bountyId": ids["bounty"], "note": "n"}),
     "requestChanges": (REQUEST_CHANGES, lambda ids: {"bountyId": ids["bounty"], "note": "n"}),
     "approveCompletion": (APPROVE, lambda ids: {"bountyId": ids["bounty"], "idempotencyKey": "k"}),
-    "openDispute": (OPEN_DISPUTE, lambda ids: {"bountyId": ids["bounty"], "note": "n"}),
+    "openDispute": (
+        OPEN_DISPUTE,
+        lambda ids: {"bountyId": ids["bounty"], "note": "n", "idempotencyKey": "d"},
+    ),
     "resolveDispute": (
         RESOLVE_DISPUTE,
         lambda ids: {

@@ -25,6 +25,7 @@ from tests.bounty_factories import (
     REQUEST_CHANGES,
     RESOLVE_DISPUTE,
     SUBMIT,
+    TEST_CARD,
     bounty_snapshot,
     insert_application,
     insert_bounty,
@@ -57,7 +58,9 @@ async def test_a_bounty_goes_from_draft_to_completed_and_both_sides_review(
     assert created["bounty"]["status"] == "DRAFT"
 
     published = await graphql(
-        PUBLISH, {"input": {"bountyId": bounty, "idempotencyKey": "pub-1"}}, token=p
+        PUBLISH,
+        {"input": {"bountyId": bounty, "idempotencyKey": "pub-1", "paymentMethodId": TEST_CARD}},
+        token=p,
     )
     assert published["data"]["publishBounty"]["bounty"]["status"] == "OPEN"
 
@@ -175,6 +178,7 @@ ACTIONS: dict[str, tuple[str, str, str, frozenset[BountyStatus]]] = {
     ),
     "resolveDispute": (RESOLVE_DISPUTE, "resolveDispute", "moderator", frozenset({S.DISPUTED})),
 }
+SUCCESSES = ("BountySuccess", "ApplicationSuccess", "PublishBountySuccess")
 TARGET = {
     "publish": S.OPEN, "cancel": S.CANCELLED, "apply": None, "accept": S.ASSIGNED,
     "submit": S.SUBMITTED, "requestChanges": S.CHANGES_REQUESTED, "approve": S.COMPLETED,
@@ -194,14 +198,17 @@ async def test_the_spec_table_matches_the_state_machine() -> None:
 
 def _variables(action: str, bounty: str, application: str) -> dict[str, Any]:
     return {
-        "publish": {"bountyId": bounty, "idempotencyKey": f"k-{uuid.uuid4()}"},
+        "publish": {
+            "bountyId": bounty, "idempotencyKey": f"k-{uuid.uuid4()}", "paymentMethodId": TEST_CARD,
+        },
         "cancel": {"bountyId": bounty, "idempotencyKey": f"k-{uuid.uuid4()}"},
         "apply": {"bountyId": bounty, "message": "Let me"},
         "accept": {"applicationId": application},
         "submit": {"bountyId": bounty, "note": "Done"},
         "requestChanges": {"bountyId": bounty, "note": "More"},
         "approve": {"bountyId": bounty, "idempotencyKey": f"k-{uuid.uuid4()}"},
-        "openDispute": {"bountyId": bounty, "note": "Not paid attention"},
+        "openDispute": {"bountyId": bounty, "note": "Not paid attention",
+                        "idempotencyKey": f"k-{uuid.uuid4()}"},
         "resolveDispute": {
             "bountyId": bounty, "outcome": "RELEASE_TO_HUNTER", "note": "Work was done",
             "idempotencyKey": f"k-{uuid.uuid4()}",
@@ -236,7 +243,7 @@ async def test_every_action_from_every_status(
         after = await bounty_snapshot(session_factory, bounty_id)
         hidden = status in (S.DRAFT, S.FUNDING_PENDING) and actor != "poster"
         if status in starts:
-            assert result["__typename"] in ("BountySuccess", "ApplicationSuccess"), (status, result)
+            assert result["__typename"] in SUCCESSES, (status, result)
             if TARGET[action] is not None:
                 assert after["status"] is TARGET[action], status
                 assert after["history"][-1] == (

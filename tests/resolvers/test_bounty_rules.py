@@ -22,14 +22,17 @@ from tests.bounty_factories import (
     CREATE,
     NEW_BOUNTY,
     PUBLISH,
+    TEST_CARD,
     UPDATE,
     WITHDRAW,
     bounty_snapshot,
     insert_application,
     insert_bounty,
 )
-from tests.conftest import GraphQL
+from tests.conftest import GraphQL, make_settings
 from tests.factories import create_user, global_id, token_for
+from tests.ledger_invariants import assert_ledger_invariants
+from tests.payment_helpers import run_payment_jobs
 from workers import bounties as bounty_jobs
 from workers.registry import ScheduleRun
 
@@ -79,7 +82,11 @@ async def test_an_idempotency_key_returns_the_first_result_and_refuses_other_inp
     token = token_for(settings, poster)
     first = await insert_bounty(session_factory, poster, status=BountyStatus.DRAFT)
     second = await insert_bounty(session_factory, poster, status=BountyStatus.DRAFT)
-    publish = {"bountyId": global_id("Bounty", first), "idempotencyKey": "publish-abc"}
+    publish = {
+        "bountyId": global_id("Bounty", first),
+        "idempotencyKey": "publish-abc",
+        "paymentMethodId": TEST_CARD,
+    }
     one = await graphql(PUBLISH, {"input": publish}, token=token)
     two = await graphql(PUBLISH, {"input": publish}, token=token)
     assert one["data"]["publishBounty"]["bounty"]["status"] == "OPEN"
@@ -96,7 +103,7 @@ async def test_an_idempotency_key_returns_the_first_result_and_refuses_other_inp
     theirs = await insert_bounty(session_factory, stranger, status=BountyStatus.DRAFT)
     result = await graphql(
         PUBLISH,
-        {"input": {"bountyId": global_id("Bounty", theirs), "idempotencyKey": "publish-abc"}},
+        {"input": {**publish, "bountyId": global_id("Bounty", theirs)}},
         token=token_for(settings, stranger),
     )
     assert result["data"]["publishBounty"]["bounty"]["status"] == "OPEN"
@@ -118,7 +125,11 @@ async def test_a_failed_attempt_leaves_its_key_free_for_a_retry(
     done = (await graphql(CANCEL, {"input": cancel}, token=token))["data"]["cancelBounty"]
     assert done["bounty"]["status"] == "CANCELLED"
     refunded = (await bounty_snapshot(session_factory, bounty_id))["payments"]
+    assert [kind for kind, _ in refunded] == ["FUNDING", "REFUND"]
+    assert await run_payment_jobs(session_factory, settings) == ["payments.refund"]
+    refunded = (await bounty_snapshot(session_factory, bounty_id))["payments"]
     assert [kind for kind, _ in refunded] == ["FUNDING", "REFUND", "REFUND_SETTLED"]
+    await assert_ledger_invariants(session_factory)
 
 
 async def _suspend(session_factory: SessionFactory, user: User) -> None:
@@ -233,6 +244,10 @@ async def test_the_expiry_schedule_expires_and_refunds_overdue_open_bounties(
     expired = await bounty_snapshot(session_factory, overdue)
     assert expired["status"] is BountyStatus.EXPIRED
     assert expired["history"] == [(BountyStatus.OPEN, BountyStatus.EXPIRED)]
+    assert [call[0] for call in expired["payments"]] == ["FUNDING", "REFUND"]
+    assert await run_payment_jobs(session_factory, make_settings()) == ["payments.refund"]
+    expired = await bounty_snapshot(session_factory, overdue)
     assert [call[0] for call in expired["payments"]] == ["FUNDING", "REFUND", "REFUND_SETTLED"]
+    await assert_ledger_invariants(session_factory)
     assert (await bounty_snapshot(session_factory, assigned))["status"] is BountyStatus.ASSIGNED
     assert (await bounty_snapshot(session_factory, later))["status"] is BountyStatus.OPEN

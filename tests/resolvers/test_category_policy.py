@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.db.engine import SessionFactory
 from app.db.models import BountyStatus, Role
 from app.settings import Settings
-from tests.bounty_factories import CREATE, NEW_BOUNTY, PUBLISH, insert_bounty
+from tests.bounty_factories import CREATE, NEW_BOUNTY, PUBLISH, TEST_CARD, insert_bounty
 from tests.conftest import GraphQL
 from tests.factories import create_user, global_id, token_for
 
@@ -49,7 +49,13 @@ async def test_prohibited_is_refused_and_restricted_waits_for_a_moderator(
     )
 
     def publish(key: str) -> dict[str, object]:
-        return {"input": {"bountyId": global_id("Bounty", draft), "idempotencyKey": key}}
+        return {
+            "input": {
+                "bountyId": global_id("Bounty", draft),
+                "idempotencyKey": key,
+                "paymentMethodId": TEST_CARD,
+            }
+        }
 
     body = await graphql(
         SET, {"input": {"category": "handyman", "policy": "PROHIBITED", "reason": "test"}}, token=a

@@ -26,7 +26,7 @@ from app.db.models.payments import OperationKind, OperationStatus
 from app.settings import Settings
 from services.risk import assessments
 from services.risk.fingerprints import record_fingerprint
-from tests.bounty_factories import PUBLISH, insert_bounty
+from tests.bounty_factories import PUBLISH, TEST_CARD, insert_bounty
 from tests.conftest import GraphQL, StatementCounter
 from tests.factories import create_user, global_id, token_for
 
@@ -51,6 +51,11 @@ async def _risky_poster(session_factory: SessionFactory) -> tuple[User, User]:
         session_factory, poster, status=BountyStatus.DISPUTED, hunter=hunter
     )
     async with session_factory() as session, session.begin():
+        # insert_bounty funds a DISPUTED bounty with a succeeded charge; this poster's record is
+        # only the failed attempts below (operations rows are not ledger rows: deletable).
+        await session.execute(
+            text("DELETE FROM payment_operations WHERE bounty_id = :b"), {"b": disputed}
+        )
         session.add(
             BountyHistory(
                 bounty_id=disputed,
@@ -125,7 +130,13 @@ async def test_a_risky_poster_is_high_restricted_then_cleared_and_every_step_aud
     assert [e["node"]["email"] for e in listed["data"]["adminUsers"]["edges"]] == [poster.email]
 
     draft = await insert_bounty(session_factory, poster, status=BountyStatus.DRAFT)
-    publish = {"input": {"bountyId": global_id("Bounty", draft), "idempotencyKey": f"p-{draft}"}}
+    publish = {
+        "input": {
+            "bountyId": global_id("Bounty", draft),
+            "idempotencyKey": f"p-{draft}",
+            "paymentMethodId": TEST_CARD,
+        }
+    }
     restrict = await graphql(
         ACTION,
         {
@@ -167,7 +178,7 @@ async def test_a_risky_poster_is_high_restricted_then_cleared_and_every_step_aud
     )
     assert cleared["data"]["takeRiskAction"]["restrictions"]["paymentsRestricted"] is False
     again = await graphql(PUBLISH, publish, token=token_for(settings, poster))
-    assert again["data"]["publishBounty"]["__typename"] == "BountySuccess"
+    assert again["data"]["publishBounty"]["__typename"] == "PublishBountySuccess"
     assert again["data"]["publishBounty"]["bounty"]["status"] == "OPEN"
 
     audit = await graphql(

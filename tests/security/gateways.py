@@ -17,6 +17,7 @@ PRODUCTION = {
     "jwt_secret": "p" * 40,
     "stripe_secret_key": "sk_test_x",
     "stripe_webhook_secret": "whsec_x",
+    "stripe_publishable_key": "pk_test_x",
     "smtp_host": "smtp.example.test",
 }
 

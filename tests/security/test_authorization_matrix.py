@@ -363,6 +363,9 @@ SELF_SERVICE: dict[str, Case] = {
     "unreadCounts": Case("{ unreadCounts { messages notifications } }", {}, SIGNED_IN),
     "notifications": Case("{ notifications { edges { node { id } } } }", {}, SIGNED_IN),
     "unreadNotificationCount": Case("{ unreadNotificationCount }", {}, SIGNED_IN),
+    # Money: everyone signed in reads their own wallet and history only.
+    "wallet": Case('{ wallet(currency: "EUR") { currency available pending } }', {}, SIGNED_IN),
+    "transactions": Case("{ transactions { edges { node { id } } } }", {}, SIGNED_IN),
     "notificationPreferences": Case("{ notificationPreferences { timeZone } }", {}, SIGNED_IN),
     "markAllNotificationsRead": Case(
         "mutation { markAllNotificationsRead { __typename count } }", {}, SIGNED_IN
@@ -528,8 +531,10 @@ async def test_self_service_root_fields_by_actor(
         assert result == {"totalCount": 0}
     elif field == "bountyCategories":
         assert len(result) > 0
-    elif field in ("conversations", "notifications"):
+    elif field in ("conversations", "notifications", "transactions"):
         assert result == {"edges": []}
+    elif field == "wallet":
+        assert result == {"currency": "EUR", "available": 0, "pending": 0}
     elif field == "unreadCounts":
         assert result == {"messages": 0, "notifications": 0}
     elif field == "unreadNotificationCount":

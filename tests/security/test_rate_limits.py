@@ -16,7 +16,7 @@ from app.settings import Settings
 from schema.errors import ApiError
 from services.throttle import InProcessThrottle, RedisThrottle
 from tests.auth_helpers import count_rows
-from tests.bounty_factories import PUBLISH, insert_bounty
+from tests.bounty_factories import PUBLISH, TEST_CARD, insert_bounty
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, create_user, global_id, token_for
 from tests.security.gateways import client_for, codes, gateway, running_app
@@ -244,14 +244,20 @@ async def test_money_moving_mutations_are_limited_per_user(
 
     def publish(bounty_id: uuid.UUID) -> dict[str, object]:
         key = f"publish-{bounty_id}"
-        variables = {"input": {"bountyId": global_id("Bounty", bounty_id), "idempotencyKey": key}}
+        variables = {
+            "input": {
+                "bountyId": global_id("Bounty", bounty_id),
+                "idempotencyKey": key,
+                "paymentMethodId": TEST_CARD,
+            }
+        }
         return {"query": PUBLISH, "variables": variables}
 
     limits: dict[str, Any] = {"rate_limits": True, "rate_limit_payments_per_minute": 2}
     async with gateway(database_url, **limits) as client:
         for bounty_id in drafts[:2]:
             body = (await client.post("/graphql", json=publish(bounty_id), headers=headers)).json()
-            assert body["data"]["publishBounty"]["__typename"] == "BountySuccess", body
+            assert body["data"]["publishBounty"]["__typename"] == "PublishBountySuccess", body
         refused = await client.post("/graphql", json=publish(drafts[2]), headers=headers)
     assert codes(refused.json()) == ["RATE_LIMITED"]
     assert int(refused.headers["retry-after"]) > 0

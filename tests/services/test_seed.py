@@ -18,7 +18,7 @@ from app.db.models import (
 )
 from services.demo_bounties import DEMO_BOUNTIES, seed_demo_bounties
 from services.passwords import verify_password
-from services.payments import payments_for
+from services.payments.interface import payments_for
 from services.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo_data
 from tests.conftest import GraphQL, make_settings
 

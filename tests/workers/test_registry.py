@@ -50,6 +50,7 @@ def test_production_workers_serve_only_production_modules() -> None:
         "workers.notifications",
         "workers.analytics",
         "workers.risk",
+        "workers.payments",
     )
     assert list(selection.jobs) == [
         "system.noop",
@@ -60,6 +61,9 @@ def test_production_workers_serve_only_production_modules() -> None:
         "notifications.push",
         "notifications.email",
         "analytics.rollup",
+        "payments.webhook",
+        "payments.refund",
+        "payments.cancel_intent",
     ]
     assert list(selection.schedules) == [
         "system.heartbeat",
@@ -69,6 +73,7 @@ def test_production_workers_serve_only_production_modules() -> None:
         "analytics.rollup_daily",
         "risk.reassess_changed",
         "risk.reassess_nightly",
+        "payments.reconcile",
     ]
     assert "testing.record" in load_selection(extra_modules=["tests.workers.entrypoints"]).jobs
 

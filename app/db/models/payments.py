@@ -158,6 +158,9 @@ class PaymentOperation(SQLModel, table=True):
     provider: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     # pi_... / re_... / po_...; unique per provider once known.
     provider_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(255), unique=True))
+    # A saved payment method to confirm with at once (charges); kept so a re-drive repeats the
+    # exact request its idempotency key was first sent with.
+    payment_method: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
     # The charge this refund returns (its PaymentIntent), for refunds.
     source_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))
     client_secret: str | None = Field(default=None, sa_column=sa.Column(sa.String(255)))

@@ -173,9 +173,12 @@ test("two users go from sign-up to a reviewed bounty through Apollo Client", asy
   assert.deepEqual(images.map((i) => [i.width, i.height]), [[320, 240], [200, 200]]);
   const removed = await poster.run("RemoveBountyImage", { imageId: images[1].id });
   assert.deepEqual(removed.removeBountyImage.bounty.images.map((i) => i.id), [images[0].id]);
-  const publish = { input: { bountyId, idempotencyKey: randomUUID() } };
+  // A saved test card confirms at once; without one the app presents the PaymentSheet.
+  const publish = { input: { bountyId, idempotencyKey: randomUUID(), paymentMethodId: "pm_card_visa" } };
   const published = (await poster.run("PublishBounty", publish)).publishBounty;
+  assert.equal(published.__typename, "PublishBountySuccess");
   assert.equal(published.bounty.status, "OPEN");
+  assert.equal(published.payment.status, "SUCCEEDED");
   assert.deepEqual((await poster.run("PublishBounty", publish)).publishBounty, published);
   const mine = (await poster.run("MyBounties", { status: ["OPEN"], first: 10 })).myBounties;
   assert.deepEqual(mine.edges.map((e) => e.node.id), [bountyId]);
@@ -296,6 +299,11 @@ test("two users go from sign-up to a reviewed bounty through Apollo Client", asy
   while (!kindsSeen.has("BOUNTY_COMPLETED") || !kindsSeen.has("PAYMENT_RELEASED")) {
     kindsSeen.add((await hunterNotes.next()).notificationAdded.type);
   }
+  // The release reached the hunter's wallet net of the 10 % platform fee.
+  const wallet = (await hunter.run("Wallet", { currency: "USD" })).wallet;
+  assert.deepEqual([wallet.available, wallet.pending], [4500, 0]);
+  const money = (await hunter.run("Transactions", { first: 10 })).transactions;
+  assert.deepEqual(money.edges.map((e) => [e.node.type, e.node.amount, e.node.fee]), [["RELEASED", 4500, 500]]);
   for (const [author, rating] of [[poster, 5], [hunter, 4]]) {
     const reviewed = await author.run("ReviewUser", {
       input: { bountyId, rating, text: "Great to work with." },

@@ -8,7 +8,16 @@ import pytest
 
 from tests.app.monitoring.helpers import value
 from tests.auth_helpers import SIGN_UP
-from tests.bounty_factories import ACCEPT, APPLY, APPROVE, CREATE, NEW_BOUNTY, PUBLISH, SUBMIT
+from tests.bounty_factories import (
+    ACCEPT,
+    APPLY,
+    APPROVE,
+    CREATE,
+    NEW_BOUNTY,
+    PUBLISH,
+    SUBMIT,
+    TEST_CARD,
+)
 from tests.conftest import GraphQL
 
 pytestmark = pytest.mark.asyncio
@@ -81,7 +90,13 @@ async def test_the_marketplace_flow_moves_each_business_counter_exactly(
 
     created = await graphql(CREATE, {"input": NEW_BOUNTY}, token=as_poster)
     bounty_id = created["data"]["createBounty"]["bounty"]["id"]
-    pay = {"input": {"bountyId": bounty_id, "idempotencyKey": "publish-1"}}
+    pay = {
+        "input": {
+            "bountyId": bounty_id,
+            "idempotencyKey": "publish-1",
+            "paymentMethodId": TEST_CARD,
+        }
+    }
     assert (await graphql(PUBLISH, pay, token=as_poster))["data"]["publishBounty"]["bounty"][
         "status"
     ] == "OPEN"

@@ -117,7 +117,7 @@ async def test_detailed_reports_database_stripe_websocket_and_requests(
     response = await client.get("/health/detailed")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok"
+    assert body["status"] == "ok", body["checks"]
     assert body["version"] == package_version()
     assert body["uptimeSeconds"] >= 0
     database = body["checks"]["database"]
@@ -127,9 +127,15 @@ async def test_detailed_reports_database_stripe_websocket_and_requests(
     assert set(database["pool"]) == {"size", "checkedOut", "overflow"}
     assert "redis" not in body["checks"]
     assert body["stripe"] == {
-        "mode": "local sandbox",
+        "provider": "sandbox",
+        "standIn": True,
+        "mode": "sandbox",
+        "apiBase": None,
         "secretKeySet": False,
-        "webhookSecretSet": False,
+        "publishableKeySet": False,
+        "webhookSecretSet": True,  # the test suite's webhook secret
+        "previousWebhookSecretSet": False,
+        "platformFeeBps": 1000,
     }
     assert set(body["websocket"]) == {"connections", "subscriptions"}
     assert set(body["requests"]["latencyMs"]) == {"p50", "p95", "p99"}

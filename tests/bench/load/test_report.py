@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.load import report
-from bench.load.profiles import PROFILES, SEED_MIX, parse_mix, stage_at
+from bench.load.profiles import PROFILES, SEED_MIX, Stage, parse_mix, scaled, stage_at
 from bench.load.report import Sample
 
 LOAD, STRESS = PROFILES["load"], PROFILES["stress"]
@@ -39,7 +39,8 @@ def test_the_profiles_are_the_seeds_phases_and_ramp() -> None:
     assert PROFILES["smoke"].seconds == 60
     assert SEED_MIX == {"core": 40, "payments": 20, "notifications": 20, "admin": 10, "health": 10}
     assert parse_mix("core=40, health=10") == {"core": 40.0, "health": 10.0}
-    assert stage_at(LOAD, 61, scale=2.0) == type(LOAD.stages[1])("sustained", 300, 100)
+    assert stage_at(scaled(LOAD, rates=2.0), 61) == Stage("sustained", 300, 100)
+    assert stage_at(scaled(LOAD, times=0.5), 31) == Stage("sustained", 150, 50)
     assert stage_at(LOAD, 540) is None
 
 

@@ -224,6 +224,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("provider", sa.String(length=16), nullable=False),
         sa.Column("provider_id", sa.String(length=255), nullable=True),
+        sa.Column("payment_method", sa.String(length=255), nullable=True),
         sa.Column("source_id", sa.String(length=255), nullable=True),
         sa.Column("client_secret", sa.String(length=255), nullable=True),
         sa.Column("failure_reason", sa.String(length=500), nullable=True),

@@ -1,0 +1,149 @@
+"""SANDBOX, NOT A PAYMENT PROVIDER: a stand-in that answers like Stripe in test mode, in memory.
+
+The development default (`STRIPE_SECRET_KEY` unset); production refuses to start on it unless
+`ALLOW_SANDBOX_PAYMENTS=true`. It accepts Stripe's documented test payment methods and card
+numbers: `pm_card_visa` / 4242424242424242 succeed; `pm_card_chargeDeclined` /
+4000000000000002 are declined; `pm_card_authenticationRequired` / 4000002500003155 ask for 3-D
+Secure (`requires_action`). Without a payment method an intent waits for the PaymentSheet
+(`requires_payment_method`); `complete(intent_id, payment_method)` plays the app's part and
+returns the event Stripe would send as a webhook (`payment_intent.succeeded` or
+`payment_intent.payment_failed`), for the caller to deliver.
+
+Like Stripe it answers a repeated idempotency key with the first object. State lives in the
+process: a gateway and a separate worker process each have their own sandbox.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from services.payments.provider import Intent, IntentStatus, Refund
+
+SUCCEEDS = frozenset({"pm_card_visa", "pm_card_mastercard", "4242424242424242"})
+DECLINED = frozenset({"pm_card_chargeDeclined", "4000000000000002", "pm_card_visa_chargeDeclined"})
+NEEDS_3DS = frozenset(
+    {"pm_card_authenticationRequired", "4000002500003155", "pm_card_threeDSecure2Required"}
+)
+DECLINE_MESSAGE = "Your card was declined."
+
+
+class SandboxPaymentProvider:
+    name = "sandbox"
+    publishable_key = "pk_test_sandbox"
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._by_key: dict[str, Any] = {}
+        self.intents: dict[str, Intent] = {}
+        self.refunds: dict[str, tuple[str, int]] = {}  # refund id -> (intent id, amount)
+        self.calls: list[tuple[str, str]] = []  # (method, idempotency key or id), for tests
+
+    def _id(self, prefix: str) -> str:
+        return f"{prefix}_sandbox_{next(self._ids)}_{secrets.token_hex(4)}"
+
+    async def customer(self, *, user_id: str, email: str, idempotency_key: str) -> str:
+        self.calls.append(("customer", idempotency_key))
+        found: str = self._by_key.setdefault(idempotency_key, self._id("cus"))
+        return found
+
+    async def ephemeral_key(self, *, customer_id: str) -> str:
+        return f"ek_test_sandbox_{secrets.token_hex(8)}"
+
+    async def create_intent(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer_id: str,
+        payment_method: str | None,
+        transfer_group: str,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+    ) -> Intent:
+        self.calls.append(("create_intent", idempotency_key))
+        if idempotency_key in self._by_key:
+            first: Intent = self.intents[self._by_key[idempotency_key]]
+            return first
+        intent_id = self._id("pi")
+        intent = Intent(
+            id=intent_id,
+            status=IntentStatus.REQUIRES_PAYMENT_METHOD,
+            client_secret=f"{intent_id}_secret_{secrets.token_hex(6)}",
+            amount=amount,
+            currency=currency.upper(),
+            metadata=dict(metadata),
+        )
+        if payment_method is not None:
+            intent = _confirmed(intent, payment_method)
+        self._by_key[idempotency_key] = intent_id
+        self.intents[intent_id] = intent
+        return intent
+
+    async def retrieve_intent(self, intent_id: str) -> Intent:
+        return self.intents[intent_id]
+
+    async def cancel_intent(self, intent_id: str, *, idempotency_key: str) -> Intent:
+        self.calls.append(("cancel_intent", idempotency_key))
+        intent = self.intents[intent_id]
+        if intent.status not in (IntentStatus.SUCCEEDED, IntentStatus.CANCELED):
+            intent = self.intents[intent_id] = replace(intent, status=IntentStatus.CANCELED)
+        return intent
+
+    async def refund(self, *, intent_id: str, amount: int, idempotency_key: str) -> Refund:
+        self.calls.append(("refund", idempotency_key))
+        if idempotency_key not in self._by_key:
+            refund_id = self._id("re")
+            self._by_key[idempotency_key] = refund_id
+            self.refunds[refund_id] = (intent_id, amount)
+        return Refund(self._by_key[idempotency_key], "succeeded")
+
+    def charged(self, bounty_id: str) -> int:
+        """Minor units charged for a bounty and not refunded (a test's view of the card)."""
+        mine = {k: i for k, i in self.intents.items() if i.metadata.get("bounty_id") == bounty_id}
+        paid = sum(i.amount for i in mine.values() if i.status is IntentStatus.SUCCEEDED)
+        return paid - sum(amount for pi, amount in self.refunds.values() if pi in mine)
+
+    def intents_for(self, bounty_id: str) -> list[Intent]:
+        return [i for i in self.intents.values() if i.metadata.get("bounty_id") == bounty_id]
+
+    def complete(self, intent_id: str, payment_method: str = "pm_card_visa") -> dict[str, Any]:
+        """The app confirms the intent on the PaymentSheet: the webhook event Stripe would send."""
+        intent = self.intents[intent_id] = _confirmed(self.intents[intent_id], payment_method)
+        kind = "succeeded" if intent.status is IntentStatus.SUCCEEDED else "payment_failed"
+        return event(f"payment_intent.{kind}", intent)
+
+
+def _confirmed(intent: Intent, payment_method: str) -> Intent:
+    if payment_method in DECLINED:
+        return replace(intent, status=IntentStatus.REQUIRES_PAYMENT_METHOD, failure=DECLINE_MESSAGE)
+    if payment_method in NEEDS_3DS:
+        return replace(intent, status=IntentStatus.REQUIRES_ACTION)
+    if payment_method in SUCCEEDS or payment_method.startswith("pm_"):
+        return replace(intent, status=IntentStatus.SUCCEEDED, failure=None)
+    return replace(intent, status=IntentStatus.REQUIRES_PAYMENT_METHOD, failure=DECLINE_MESSAGE)
+
+
+def event(event_type: str, intent: Intent) -> dict[str, Any]:
+    """A Stripe-shaped event about `intent` (what a webhook body holds)."""
+    return {
+        "id": f"evt_sandbox_{secrets.token_hex(8)}",
+        "object": "event",
+        "type": event_type,
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": intent.id,
+                "object": "payment_intent",
+                "status": intent.status.value,
+                "amount": intent.amount,
+                "currency": intent.currency.lower(),
+                "metadata": dict(intent.metadata),
+                "last_payment_error": {"message": intent.failure} if intent.failure else None,
+            }
+        },
+    }

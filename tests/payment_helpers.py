@@ -1,0 +1,46 @@
+"""Running the payments jobs a test's requests queued, as a worker would (handlers with a JobRun),
+and the sandbox provider the app uses."""
+
+from __future__ import annotations
+
+import orjson
+from sqlalchemy import text
+
+from app.db.engine import SessionFactory
+from app.settings import Settings
+from services.payments.interface import payments_for
+from services.payments.sandbox import SandboxPaymentProvider
+from workers import payments as payment_jobs
+from workers.registry import JobRun
+
+
+def sandbox(settings: Settings) -> SandboxPaymentProvider:
+    provider = payments_for(settings).provider
+    assert isinstance(provider, SandboxPaymentProvider)
+    return provider
+
+
+async def run_payment_jobs(session_factory: SessionFactory, settings: Settings) -> list[str]:
+    """Take every queued `payments.*` job and run it (again until none is left); their names."""
+    ran: list[str] = []
+    while True:
+        async with session_factory() as session, session.begin():
+            rows = (
+                await session.execute(
+                    text(
+                        "DELETE FROM pgqueuer WHERE id IN (SELECT id FROM pgqueuer "
+                        "WHERE entrypoint LIKE 'payments.%' ORDER BY id FOR UPDATE SKIP LOCKED) "
+                        "RETURNING id, entrypoint, payload"
+                    )
+                )
+            ).all()
+        if not rows:
+            return ran
+        for job_id, entrypoint, payload in sorted(rows):
+            spec = payment_jobs.jobs.jobs[entrypoint]
+            run = JobRun(
+                id=job_id, entrypoint=entrypoint, attempt=1, payload=orjson.loads(payload),
+                session_factory=session_factory, settings=settings,
+            )  # fmt: skip
+            await spec.handler(run)
+            ran.append(entrypoint)

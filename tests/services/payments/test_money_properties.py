@@ -1,0 +1,259 @@
+"""A stateful property test of the money flow (hypothesis, fixed seed): fund with good, declined
+and 3-D Secure cards or the PaymentSheet, confirm by webhook (delivered twice), fail, release,
+refund, dispute and resolve either way, and a provider outage finished by reconciliation. After
+every step the ledger's invariants hold, each bounty holds exactly its reward while it is funded,
+the card was charged exactly once for each funded or completed bounty and never for the others,
+and the hunter's wallet is the sum of what was released to them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import col
+
+from app.db.engine import create_session_factory
+from app.db.models import Bounty, BountyStatus, Role
+from services.bounties import delivery
+from services.errors import DomainError
+from services.payments import charges, ledger, webhooks
+from services.payments.interface import payments_for
+from services.payments.provider import ProviderUnavailable
+from services.payments.reconcile import reconcile
+from services.unit_of_work import unit_of_work
+from services.viewer import Viewer
+from tests.bounty_factories import insert_bounty
+from tests.conftest import make_settings
+from tests.factories import create_user
+from tests.ledger_invariants import ledger_violations
+from tests.payment_helpers import run_payment_jobs, sandbox
+
+S = BountyStatus
+REWARD = 1_999
+FEE = REWARD * 1000 // 10_000
+HOLDING = {S.OPEN, S.SUBMITTED, S.DISPUTED}
+CHARGED = HOLDING | {S.COMPLETED}
+
+
+class _Quiet:
+    async def publish(self, topic: str, event: dict[str, Any]) -> None:
+        return None
+
+
+class MoneyFlow(RuleBasedStateMachine):
+    database_url: str = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.engine = create_async_engine(self.database_url)
+        self.session_factory = create_session_factory(self.engine)
+        self.settings = make_settings(database_url=self.database_url)
+        self.payments = payments_for(self.settings)
+        self.provider = sandbox(self.settings)
+        self.bounties: list[uuid.UUID] = []
+        self.keys = 0
+
+    def run(self, awaitable: Any) -> Any:
+        return self.loop.run_until_complete(awaitable)
+
+    def teardown(self) -> None:
+        self.run(self.engine.dispose())
+        self.loop.close()
+
+    @initialize()
+    def people(self) -> None:
+        async def make() -> None:
+            poster = await create_user(self.session_factory)
+            hunter = await create_user(self.session_factory)
+            staff = await create_user(self.session_factory, role=Role.MODERATOR)
+            self.poster_row = poster
+            self.poster = Viewer(poster.id, poster.role)
+            self.hunter = Viewer(hunter.id, hunter.role)
+            self.staff = Viewer(staff.id, staff.role)
+
+        self.run(make())
+
+    def key(self) -> str:
+        self.keys += 1
+        return f"k{self.keys}"
+
+    async def _status(self, bounty_id: uuid.UUID) -> BountyStatus:
+        async with self.session_factory() as session:
+            status = await session.scalar(text("SELECT status FROM bounties WHERE id = :id"),
+                                          {"id": bounty_id})  # fmt: skip
+        return S(status)
+
+    async def _settle(self) -> None:
+        await run_payment_jobs(self.session_factory, self.settings)
+
+    def pick(self, data: st.DataObject, statuses: set[BountyStatus]) -> uuid.UUID | None:
+        found = [b for b in self.bounties if self.run(self._status(b)) in statuses]
+        return data.draw(st.sampled_from(found)) if found else None
+
+    @rule()
+    def draft(self) -> None:
+        bounty = self.run(insert_bounty(
+            self.session_factory, self.poster_row, status=S.DRAFT,
+            reward_amount=REWARD, reward_currency="EUR",
+        ))  # fmt: skip
+        self.bounties.append(bounty)
+
+    @rule(
+        data=st.data(),
+        card=st.sampled_from(
+            [None, "pm_card_visa", "pm_card_chargeDeclined", "pm_card_authenticationRequired"]
+        ),
+    )
+    def publish(self, data: st.DataObject, card: str | None) -> None:
+        bounty = self.pick(data, {S.DRAFT})
+        if bounty is None:
+            return
+        self.run(charges.publish(
+            self.session_factory, _Quiet(), self.poster, payments=self.payments,
+            bounty_id=bounty, key=self.key(), payment_method=card,
+        ))  # fmt: skip
+        self.run(self._settle())
+
+    @rule(data=st.data(), card=st.sampled_from(["pm_card_visa", "pm_card_chargeDeclined"]))
+    def complete_sheet_and_deliver_twice(self, data: st.DataObject, card: str) -> None:
+        bounty = self.pick(data, {S.FUNDING_PENDING})
+        if bounty is None:
+            return
+        intents = [i for i in self.provider.intents_for(str(bounty))
+                   if i.status.value in ("requires_payment_method", "requires_action")]  # fmt: skip
+        if not intents:
+            return
+        event = self.provider.complete(intents[-1].id, card)
+
+        async def deliver() -> None:
+            for _ in range(2):
+                async with unit_of_work(self.session_factory, _Quiet()) as work:
+                    await webhooks.receive(work, event)
+            await self._settle()
+
+        self.run(deliver())
+
+    @rule(data=st.data())
+    def publish_during_an_outage_then_reconcile(self, data: st.DataObject) -> None:
+        bounty = self.pick(data, {S.DRAFT})
+        if bounty is None:
+            return
+        real = self.provider.create_intent
+
+        async def down(**kwargs: Any) -> Any:
+            raise ProviderUnavailable("timed out")
+
+        self.provider.create_intent = down  # type: ignore[method-assign]
+        try:
+            with pytest.raises(DomainError):
+                self.run(charges.publish(
+                    self.session_factory, _Quiet(), self.poster, payments=self.payments,
+                    bounty_id=bounty, key=self.key(), payment_method="pm_card_visa",
+                ))  # fmt: skip
+        finally:
+            self.provider.create_intent = real  # type: ignore[method-assign]
+        assert self.run(self._status(bounty)) is S.FUNDING_PENDING
+        self.run(reconcile(self.session_factory, _Quiet(), self.payments, older_than_seconds=0))
+        self.run(self._settle())
+
+    async def _in_work(self, action: Any) -> None:
+        try:
+            async with unit_of_work(self.session_factory, _Quiet()) as work:
+                await action(work)
+        except DomainError:
+            pass
+        await self._settle()
+
+    @rule(data=st.data())
+    def submit_then_approve(self, data: st.DataObject) -> None:
+        bounty = self.pick(data, {S.OPEN})
+        if bounty is None:
+            return
+
+        async def go() -> None:
+            async with self.session_factory() as session, session.begin():
+                await session.execute(
+                    update(Bounty).where(col(Bounty.id) == bounty)
+                    .values(status=S.SUBMITTED, hunter_id=self.hunter.user_id)
+                )  # fmt: skip
+            await self._in_work(
+                lambda work: delivery.approve(
+                    work, self.poster, payments=self.payments, bounty_id=bounty, key=self.key()
+                )
+            )
+
+        self.run(go())
+
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        bounty = self.pick(data, {S.DRAFT, S.FUNDING_PENDING, S.OPEN})
+        if bounty is None:
+            return
+        self.run(self._in_work(lambda work: delivery.cancel(
+            work, self.poster, payments=self.payments, bounty_id=bounty, key=self.key(),
+            note=None)))  # fmt: skip
+
+    @rule(data=st.data(), release=st.booleans())
+    def dispute_and_resolve(self, data: st.DataObject, release: bool) -> None:
+        bounty = self.pick(data, {S.OPEN})
+        if bounty is None:
+            return
+        outcome = (delivery.DisputeOutcome.RELEASE_TO_HUNTER if release
+                   else delivery.DisputeOutcome.REFUND_POSTER)  # fmt: skip
+
+        async def go() -> None:
+            async with self.session_factory() as session, session.begin():
+                await session.execute(
+                    update(Bounty).where(col(Bounty.id) == bounty)
+                    .values(status=S.ASSIGNED, hunter_id=self.hunter.user_id)
+                )  # fmt: skip
+            await self._in_work(
+                lambda work: delivery.open_dispute(
+                    work, self.hunter, bounty_id=bounty, reason="no", key=self.key()
+                )
+            )
+            for _ in range(2):  # a repeated resolution moves nothing more
+                await self._in_work(lambda work: delivery.resolve_dispute(
+                    work, self.staff, payments=self.payments, bounty_id=bounty,
+                    outcome=outcome, note="decided", key=self.key()))  # fmt: skip
+
+        self.run(go())
+
+    @invariant()
+    def money_is_where_the_statuses_say(self) -> None:
+        async def check() -> None:
+            assert await ledger_violations(self.session_factory) == {}
+            released = 0
+            async with self.session_factory() as session:
+                for bounty in self.bounties:
+                    status = await self._status(bounty)
+                    held = await ledger.balance(session, ledger.held(bounty, "EUR"))
+                    assert held == (REWARD if status in HOLDING else 0), (status, held)
+                    charged = self.provider.charged(str(bounty))
+                    assert charged == (REWARD if status in CHARGED else 0), (status, charged)
+                    released += REWARD - FEE if status is S.COMPLETED else 0
+                if hasattr(self, "hunter"):
+                    wallet = await ledger.balance(
+                        session, ledger.wallet(self.hunter.user_id, "EUR")
+                    )
+                    assert wallet == released
+
+        self.run(check())
+
+
+def test_money_is_never_created_lost_or_moved_twice(database_url: str) -> None:
+    MoneyFlow.database_url = database_url
+    run = MoneyFlow.TestCase
+    run.settings = settings(
+        max_examples=8, stateful_step_count=12, deadline=None, derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )  # fmt: skip
+    run().runTest()

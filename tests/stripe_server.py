@@ -1,0 +1,89 @@
+"""localstripe, started by the tests on a free loopback port, one instance per test run.
+
+localstripe (PyPI, GPL: a test tool, never vendored) speaks Stripe's API for customers, payment
+methods with Stripe's test card numbers, PaymentIntents (confirm, cancel, 3-D Secure) and
+refunds. The launcher adapts it to what our Stripe provider sends, without touching our code:
+- state stays in memory (it otherwise pickles to /tmp/localstripe.pickle, which every process on
+  the machine would share);
+- PaymentIntents accept `transfer_group` (Stripe does; localstripe answers 400);
+- `POST /v1/ephemeral_keys`, which localstripe lacks, answers like Stripe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+
+LAUNCHER = r"""
+import secrets, sys, time
+from aiohttp import web
+from localstripe import resources
+from localstripe.server import app
+
+resources.Store.dump_to_disk = lambda self: None
+resources.Store.try_load_from_disk = lambda self: None
+_init = resources.PaymentIntent.__init__
+
+def _init_with_group(self, *args, transfer_group=None, **kwargs):
+    _init(self, *args, **kwargs)
+    self.transfer_group = transfer_group
+
+resources.PaymentIntent.__init__ = _init_with_group
+
+async def ephemeral_keys(request):
+    form = await request.post()
+    customer = form.get("customer")
+    if not customer:
+        return web.json_response({"error": {"message": "customer required"}}, status=400)
+    now = int(time.time())
+    return web.json_response({
+        "id": "ephkey_" + secrets.token_hex(8), "object": "ephemeral_key",
+        "associated_objects": [{"id": customer, "type": "customer"}],
+        "created": now, "expires": now + 3600, "livemode": False,
+        "secret": "ek_test_" + secrets.token_hex(16),
+    })
+
+app.router.add_post("/v1/ephemeral_keys", ephemeral_keys)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def localstripe() -> Iterator[str]:
+    """Start localstripe; its base URL until the block ends."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER, str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/v1/customers", auth=("sk_test_local", ""), timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("localstripe did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
