@@ -30,6 +30,15 @@ LEAKS = ("Traceback", "sqlalchemy", "asyncpg", "SELECT ", "INSERT ", 'File "')
 
 # A JSON request cannot carry a file: an Upload argument is a string, which the scalar refuses.
 schemathesis.graphql.scalar("Upload", st.text(max_size=8).map(nodes.String))
+# JSON inputs (setting values, event properties): numbers, booleans and short texts.
+schemathesis.graphql.scalar(
+    "JSON",
+    st.one_of(
+        st.integers(-(2**31), 2**31 - 1).map(nodes.Int),
+        st.booleans().map(nodes.Boolean),
+        st.text(max_size=8).map(nodes.String),
+    ),
+)
 schema = schemathesis.graphql.from_path(SCHEMA)
 
 
