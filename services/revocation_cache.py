@@ -18,7 +18,6 @@ fails closed (DependencyUnavailable: the client is told to retry), never admitti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +33,7 @@ from services.revocation import PostgresDenylist, Revocation
 logger = logging.getLogger(__name__)
 # How long a revocation heard here (or through the feed) is kept though PostgreSQL's copy lacks
 # it: the row may not have committed when a concurrent reload read the table.
+CLOSE_SECONDS = 2.0  # how long close() waits for its background tasks to stop
 GRACE_SECONDS = 60.0
 
 
@@ -172,9 +172,14 @@ class RevocationCache:
         tasks = [*self._tasks, *([self._reload] if self._reload else [])]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        if tasks:
+            # Bounded: a pub/sub connection can hang while closing (seen in redis-py's aclose
+            # under cancellation), and shutdown must not wait on it forever.
+            _, pending = await asyncio.wait(tasks, timeout=CLOSE_SECONDS)
+            for task in pending:
+                logger.warning(
+                    "%s did not stop within %g s; left behind", task.get_name(), CLOSE_SECONDS
+                )
         self._tasks.clear()
 
     def status(self) -> CacheStatus:

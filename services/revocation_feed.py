@@ -28,6 +28,7 @@ CHANNEL = "bountyexpo:revocations"
 PING_SECONDS = 1.0
 SILENCE_SECONDS = 3.0  # no message (not even a pong) for this long: the connection is dead
 RETRY_SECONDS = 0.5
+CLOSE_SECONDS = 1.0  # closing a subscription may take this long before it is abandoned
 
 
 class RedisRevocationFeed:
@@ -83,5 +84,6 @@ class RedisRevocationFeed:
             self.live_since = None
             if retry is not None and pubsub.connection is not None:
                 pubsub.connection.retry = retry  # the connection goes back to the shared pool
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            with contextlib.suppress(Exception):  # TimeoutError included: never hang a shutdown
+                async with asyncio.timeout(CLOSE_SECONDS):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
