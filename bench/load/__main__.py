@@ -48,6 +48,7 @@ def production_env(database_url: str, redis_url: str | None) -> dict[str, str]:
         "JWT_SECRET": secrets.token_urlsafe(48),
         # Production refuses to start without them; no scenario moves money, so none is called.
         "STRIPE_SECRET_KEY": "sk_test_load_profile_never_called",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_load_profile_never_called",
         "STRIPE_WEBHOOK_SECRET": "whsec_load_profile_never_called",
         "MAIL_BACKEND": "log",
         "ALLOW_LOG_ONLY_MAIL": "true",
