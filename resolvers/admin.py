@@ -112,7 +112,7 @@ class AdminQueries:
     ) -> AdminDashboard:
         try:
             found = await dashboard.dashboard(
-                info.context.session_factory, require_viewer(info), since=from_, until=to
+                info.context.reads, require_viewer(info), since=from_, until=to
             )
         except InvalidInput as error:
             raise bad_input(error) from error
