@@ -272,7 +272,7 @@ async def test_two_users_go_from_sign_up_to_a_reviewed_bounty(stack: Stack) -> N
         gone = (await poster.run("RemovePaymentMethod", {"input": {"id": spare["id"]}}))[
             "removePaymentMethod"
         ]
-        assert gone["paymentMethods"] == [{"id": card["id"], "isDefault": True}]
+        assert [(m["id"], m["isDefault"]) for m in gone["paymentMethods"]] == [(card["id"], True)]
         listed = (await poster.run("PaymentMethods", {}))["paymentMethods"]
         assert [m["id"] for m in listed] == [card["id"]]
         publish = {
