@@ -186,11 +186,11 @@ test("two users go from sign-up to a reviewed bounty through Apollo Client", asy
   const made = (await poster.run("SetDefaultPaymentMethod", { input: { id: spare.id } }))
     .setDefaultPaymentMethod;
   assert.deepEqual(made.paymentMethods.filter((m) => m.isDefault).map((m) => m.id), [spare.id]);
-  const gone = (await poster.run("RemovePaymentMethod", { input: { id: spare.id } }))
+  const dropped = (await poster.run("RemovePaymentMethod", { input: { id: spare.id } }))
     .removePaymentMethod;
-  assert.deepEqual(gone.paymentMethods.map((m) => [m.id, m.isDefault]), [[card.id, true]]);
-  const listed = (await poster.run("PaymentMethods", {})).paymentMethods;
-  assert.deepEqual(listed.map((m) => m.id), [card.id]);
+  assert.deepEqual(dropped.paymentMethods.map((m) => [m.id, m.isDefault]), [[card.id, true]]);
+  const cards = (await poster.run("PaymentMethods", {})).paymentMethods;
+  assert.deepEqual(cards.map((m) => m.id), [card.id]);
   const publish = { input: { bountyId, idempotencyKey: randomUUID(), paymentMethodId: card.id } };
   const published = (await poster.run("PublishBounty", publish)).publishBounty;
   assert.equal(published.__typename, "PublishBountySuccess");
