@@ -7,6 +7,7 @@ app; provider calls go over HTTP to localstripe. Ledger invariants hold after ea
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -15,10 +16,12 @@ import httpx
 import orjson
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
+from sqlmodel import col
 from starlette.applications import Starlette
 
 from app.db.engine import SessionFactory
-from app.db.models import BountyStatus, User
+from app.db.models import BountyStatus, RiskFingerprint, User
 from app.main import create_app
 from app.settings import Settings
 from services.payments import ledger, signatures
@@ -130,6 +133,22 @@ async def _publish(api: Api, poster: User, bounty_id: uuid.UUID, pm: str | None)
     return await api.run(SHEET, {"input": variables}, poster)
 
 
+async def _fingerprint_hash(stripe_url: str, pm: str) -> str:
+    found = await asyncio.to_thread(
+        httpx.get, f"{stripe_url}/v1/payment_methods/{pm}", auth=(SECRET, "")
+    )
+    fingerprint = found.json()["card"]["fingerprint"]
+    return hashlib.sha256(f"CARD:{fingerprint}".encode()).hexdigest()
+
+
+async def _fingerprints(session_factory: SessionFactory, user: User) -> list[str]:
+    async with session_factory() as session:
+        rows = await session.scalars(
+            select(col(RiskFingerprint.value_hash)).where(col(RiskFingerprint.user_id) == user.id)
+        )
+        return sorted(rows)
+
+
 async def _draft(session_factory: SessionFactory) -> tuple[User, uuid.UUID]:
     poster = await create_user(session_factory)
     return poster, await insert_bounty(session_factory, poster, status=S.DRAFT, reward_amount=2500)
@@ -150,6 +169,9 @@ async def test_save_a_card_fund_with_it_and_release_with_the_fee(
     assert {k: method[k] for k in ("brand", "last4", "expMonth", "expYear", "isDefault")} == {
         "brand": "visa", "last4": "4242", "expMonth": 12, "expYear": 2034, "isDefault": True,
     }  # fmt: skip
+    assert await _fingerprints(session_factory, poster) == [
+        await _fingerprint_hash(stripe_url, method["id"])
+    ]
     published = await _publish(api, poster, bounty_id, method["id"])
     assert (published["bounty"]["status"], published["payment"]["status"]) == ("OPEN", "SUCCEEDED")
     assert published["payment"]["paymentIntentId"].startswith("pi_")
@@ -236,8 +258,13 @@ async def test_cancelling_an_open_bounty_refunds_the_poster(
     api: Api, session_factory: SessionFactory, stripe_url: str, stripe_settings: Settings
 ) -> None:
     poster, bounty_id = await _draft(session_factory)
-    funded = await _publish(api, poster, bounty_id, card(stripe_url, "4242424242424242"))
+    fresh = card(stripe_url, "4242424242424242")  # typed on the sheet, never saved
+    funded = await _publish(api, poster, bounty_id, fresh)
     assert funded["bounty"]["status"] == "OPEN"
+    # The paid intent's card fingerprint reaches the risk signals too.
+    assert await _fingerprints(session_factory, poster) == [
+        await _fingerprint_hash(stripe_url, fresh)
+    ]
     variables = {"bountyId": global_id("Bounty", bounty_id), "idempotencyKey": "cancel"}
     cancelled = await api.run(CANCEL, {"input": variables}, poster)
     assert cancelled["bounty"]["status"] == "CANCELLED"
