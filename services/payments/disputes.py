@@ -36,6 +36,7 @@ from app.db.models import (
     PostingKind,
 )
 from app.db.models.base import utcnow
+from services import business_events
 from services.bounties import lifecycle
 from services.bounties.lifecycle import BountyState
 from services.errors import InvalidInput
@@ -86,11 +87,15 @@ async def split(
             session, kind=PostingKind.RELEASE, reference=f"release:{state.id}",
             bounty_id=state.id, legs=legs,
         )  # fmt: skip
+        work.after_commit(
+            lambda: business_events.payment("transfer", "succeeded", currency, gross.amount)
+        )
     refunded = Money(poster_amount, currency)
     if refunded.amount:
         await refunds.begin(work, payments, bounty_id=state.id, currency=currency, amount=refunded)
-        await notify_later(work, [state.poster_id], NotificationType.PAYMENT_REFUNDED,
-                           bounty_id=state.id)  # fmt: skip
+        if gross.amount:  # a COMPLETED bounty tells the poster only that the dispute was resolved
+            await notify_later(work, [state.poster_id], NotificationType.PAYMENT_REFUNDED,
+                               bounty_id=state.id)  # fmt: skip
     return fee, net, refunded
 
 

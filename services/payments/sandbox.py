@@ -12,8 +12,10 @@ returns the event Stripe would send as a webhook (`payment_intent.succeeded` or
 Saving a card: `create_setup_intent` with one of those test methods succeeds (declined ones
 fail, 3-D Secure ones wait) and saves a new `pm_sandbox_...` that charges like the test card it
 came from; without a method the SetupIntent waits for the sheet, and `confirm_setup(id, method)`
-plays the app's part and returns the `setup_intent.succeeded` event. Cards report a fingerprint
-per card number, so the same test card saved by two users shares one (the risk signal).
+plays the app's part and returns the `setup_intent.succeeded` event. Every saved card (also
+one confirmed at once) emits that event into `events`, for the caller to deliver. Cards
+report a fingerprint per card number, so the same test card saved by two users shares one (the
+risk signal).
 `pm_card_applepay` and `pm_card_googlepay` (sandbox only) stand for wallet cards.
 
 Like Stripe it answers a repeated idempotency key with the first object. State lives in the
@@ -67,6 +69,7 @@ class SandboxPaymentProvider:
         self.setups: dict[str, SetupIntent] = {}
         self.methods: dict[str, CardDetails] = {}  # saved methods
         self.sources: dict[str, str] = {}  # saved method -> the test method it charges like
+        self.events: list[dict[str, Any]] = []  # setup_intent.succeeded, as Stripe would send
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}_sandbox_{next(self._ids)}_{secrets.token_hex(4)}"
@@ -194,7 +197,9 @@ class SandboxPaymentProvider:
         self.methods[saved] = replace(
             self._details(source, setup.customer_id), id=saved, customer_id=setup.customer_id
         )
-        return replace(setup, status=IntentStatus.SUCCEEDED, payment_method=saved, failure=None)
+        done = replace(setup, status=IntentStatus.SUCCEEDED, payment_method=saved, failure=None)
+        self.events.append(setup_event(done))  # what Stripe would send: deliver it to test
+        return done
 
     async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntent:
         if setup_intent_id not in self.setups:
@@ -218,23 +223,28 @@ class SandboxPaymentProvider:
         setup = self.setups[setup_intent_id] = self._set_up(
             self.setups[setup_intent_id], payment_method
         )
-        kind = "succeeded" if setup.status is IntentStatus.SUCCEEDED else "setup_failed"
-        return {
-            "id": f"evt_sandbox_{secrets.token_hex(8)}",
-            "object": "event",
-            "type": f"setup_intent.{kind}",
-            "created": int(time.time()),
-            "data": {
-                "object": {
-                    "id": setup.id,
-                    "object": "setup_intent",
-                    "status": setup.status.value,
-                    "customer": setup.customer_id,
-                    "payment_method": setup.payment_method,
-                    "metadata": dict(setup.metadata),
-                }
-            },
-        }
+        return self.events[-1] if setup.status is IntentStatus.SUCCEEDED else setup_event(setup)
+
+
+def setup_event(setup: SetupIntent) -> dict[str, Any]:
+    """A Stripe-shaped `setup_intent.*` event about `setup` (what a webhook body holds)."""
+    kind = "succeeded" if setup.status is IntentStatus.SUCCEEDED else "setup_failed"
+    return {
+        "id": f"evt_sandbox_{secrets.token_hex(8)}",
+        "object": "event",
+        "type": f"setup_intent.{kind}",
+        "created": int(time.time()),
+        "data": {
+            "object": {
+                "id": setup.id,
+                "object": "setup_intent",
+                "status": setup.status.value,
+                "customer": setup.customer_id,
+                "payment_method": setup.payment_method,
+                "metadata": dict(setup.metadata),
+            }
+        },
+    }
 
 
 def _fingerprint(number: str) -> str:

@@ -14,6 +14,7 @@ import httpx
 import orjson
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
 
 from app.db.engine import SessionFactory
 from app.db.models import BountyStatus, Role, User
@@ -76,7 +77,7 @@ async def _resolve(
 async def test_a_split_pays_the_hunter_net_of_the_fee_and_refunds_the_poster(
     graphql: GraphQL, session_factory: SessionFactory, settings: Settings
 ) -> None:
-    _, hunter, bounty_id = await _bounty(session_factory, S.DISPUTED)
+    poster, hunter, bounty_id = await _bounty(session_factory, S.DISPUTED)
     moderator = await create_user(session_factory, role=Role.MODERATOR)
     split = {"hunterAmount": 6_000, "posterAmount": 4_000}
     result = await _resolve(graphql, settings, moderator, bounty_id, split=split)
@@ -88,6 +89,14 @@ async def test_a_split_pays_the_hunter_net_of_the_fee_and_refunds_the_poster(
     }  # fmt: skip
     assert await run_payment_jobs(session_factory, settings) == ["payments.refund"]
     assert (await _balances(session_factory, hunter, bounty_id))["refunds"] == 0
+    async with session_factory() as session:
+        queued = (
+            await session.execute(
+                text("SELECT payload FROM pgqueuer WHERE entrypoint = 'notifications.create'")
+            )
+        ).scalars()
+        told = [(p["type"], p["userIds"]) for p in map(orjson.loads, queued)]
+    assert told == [("PAYMENT_REFUNDED", [str(poster.id)])]
     assert [amount for _, amount in sandbox(settings).refunds.values()][-1] == 4_000
     snapshot = await bounty_snapshot(session_factory, bounty_id)
     assert snapshot["payments"] == [

@@ -101,7 +101,7 @@ async def _deliver(client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Res
 
 
 async def test_a_test_card_is_saved_at_once_listed_and_its_fingerprint_recorded(
-    graphql: GraphQL, session_factory: SessionFactory, settings: Settings
+    graphql: GraphQL, client: httpx.AsyncClient, session_factory: SessionFactory, settings: Settings
 ) -> None:
     user = await create_user(session_factory)
     result = await _add(graphql, settings, user, paymentMethodId="pm_card_visa")
@@ -120,6 +120,12 @@ async def test_a_test_card_is_saved_at_once_listed_and_its_fingerprint_recorded(
     }  # fmt: skip
     assert await _methods(graphql, settings, user) == [method]
     assert await _fingerprints(session_factory, user) == [_card_hash("4242424242424242")]
+    # Stripe still sends setup_intent.succeeded for a card saved at once: it changes nothing.
+    [emitted] = sandbox(settings).events[-1:]
+    assert emitted["data"]["object"]["payment_method"] == method["id"]
+    assert (await _deliver(client, emitted)).status_code == 200
+    assert await run_payment_jobs(session_factory, settings) == ["payments.webhook"]
+    assert await _methods(graphql, settings, user) == [method]
 
 
 async def test_the_sheet_path_saves_through_the_webhook_once(
