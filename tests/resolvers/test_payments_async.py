@@ -44,7 +44,8 @@ from tests.ledger_invariants import assert_ledger_invariants
 from tests.notification_helpers import deliveries, register_device, viewer_of
 from tests.payment_helpers import run_payment_jobs, sandbox
 from workers import notifications as notification_jobs
-from workers.registry import JobRun
+from workers import payment_methods as method_jobs
+from workers.registry import JobRun, ScheduleRun
 
 pytestmark = pytest.mark.asyncio
 S = BountyStatus
@@ -226,3 +227,19 @@ async def test_the_fee_recorded_at_funding_is_the_system_setting_once_set(
     await _publish(graphql, settings, poster, later, paymentMethodId=TEST_CARD, idempotencyKey="2")
     assert await _fee_of(session_factory, later) == 750
     assert await _fee_of(session_factory, unset) == settings.platform_fee_bps  # as funded
+
+
+async def test_the_schedule_uses_funding_timeout_minutes(
+    graphql: GraphQL, session_factory: SessionFactory, settings: Settings
+) -> None:
+    poster, bounty_id = await _draft(session_factory)
+    await _publish(graphql, settings, poster, bounty_id)
+    await _age(session_factory, bounty_id, 6)
+    run = ScheduleRun(name="payments.expire_funding", session_factory=session_factory)
+    await method_jobs.expire_funding(replace(run, settings=settings))  # 60 minutes: too early
+    assert (await bounty_snapshot(session_factory, bounty_id))["status"] is S.FUNDING_PENDING
+    short = settings.model_copy(update={"funding_timeout_minutes": 5})
+    await method_jobs.expire_funding(replace(run, settings=short))
+    assert (await bounty_snapshot(session_factory, bounty_id))["status"] is S.DRAFT
+    reason = "the payment was not completed within 5 minutes"
+    assert await _funding_failure(session_factory, bounty_id) == reason
