@@ -19,6 +19,7 @@ from resolvers.notifications import (
     NotificationSubscriptions,
 )
 from resolvers.payments import PaymentQueries
+from resolvers.payouts import PayoutMutations, PayoutQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.risk import RiskMutations, RiskQueries
 from resolvers.server import ServerQueries
@@ -36,6 +37,7 @@ class Query(
     MessagingQueries,
     NotificationQueries,
     PaymentQueries,
+    PayoutQueries,
     AdminQueries,
     ModerationQueries,
     AnalyticsQueries,
@@ -57,6 +59,7 @@ class Mutation(
     ModerationMutations,
     AnalyticsMutations,
     RiskMutations,
+    PayoutMutations,
 ):
     pass
 

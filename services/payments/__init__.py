@@ -15,6 +15,11 @@ webhooks    provider events: verified, stored once by id, applied once by a job
 signatures  Stripe's webhook signature scheme, checked on the raw body
 wallets     a user's wallet and transaction history, read from the ledger
 reconcile   re-drives operations a crash or an outage left between phases
+connect     payout accounts (Stripe Connect Express): onboarding links, status from the provider
+connect_provider  what a provider does for payouts (accounts, transfers, payouts)
+sandbox_connect   the sandbox's Connect part
+payouts     requestPayout: WALLET -> PAYOUT_PENDING -> transfer and payout, in phases
+payout_events     Connect webhooks: account.updated, transfer.*, payout.*
 """
 
 from services.payments.interface import Payments, payments_for

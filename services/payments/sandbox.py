@@ -23,6 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from services.payments.provider import Intent, IntentStatus, Refund
+from services.payments.sandbox_connect import SandboxConnect
 
 SUCCEEDS = frozenset({"pm_card_visa", "pm_card_mastercard", "4242424242424242"})
 DECLINED = frozenset({"pm_card_chargeDeclined", "4000000000000002", "pm_card_visa_chargeDeclined"})
@@ -32,7 +33,7 @@ NEEDS_3DS = frozenset(
 DECLINE_MESSAGE = "Your card was declined."
 
 
-class SandboxPaymentProvider:
+class SandboxPaymentProvider(SandboxConnect):  # Connect (payouts): sandbox_connect.py
     name = "sandbox"
     publishable_key = "pk_test_sandbox"
 
@@ -42,6 +43,7 @@ class SandboxPaymentProvider:
         self.intents: dict[str, Intent] = {}
         self.refunds: dict[str, tuple[str, int]] = {}  # refund id -> (intent id, amount)
         self.calls: list[tuple[str, str]] = []  # (method, idempotency key or id), for tests
+        self._init_connect()
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}_sandbox_{next(self._ids)}_{secrets.token_hex(4)}"

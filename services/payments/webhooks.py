@@ -9,8 +9,9 @@ applies the provider's current state through the same idempotent functions as th
 path, duplicate and out-of-order deliveries converge on one final state.
 
 Handled: payment_intent.succeeded / payment_failed / canceled / requires_action / processing
-(the charge), charge.refunded (refunds). Other types are stored and marked processed without an
-effect (payouts, disputes and Connect accounts are not built yet).
+(the charge), charge.refunded (refunds), account.updated, transfer.created / reversed and
+payout.* (Connect: `payout_events.py`). Other types are stored and marked processed without an
+effect.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlmodel import col
 from app.db.engine import SessionFactory
 from app.db.models import PaymentOperation, WebhookEvent
 from app.db.models.base import utcnow
-from services.payments import charges, refunds
+from services.payments import charges, payout_events, refunds
 from services.payments.interface import Payments
 from services.payments.provider import Intent, Refund
 from services.unit_of_work import Publisher, UnitOfWork, unit_of_work
@@ -91,10 +92,11 @@ async def process(
         event = await session.get(WebhookEvent, event_id)
         if event is None or event.processed_at is not None:
             return False
-        event_type, obj = event.type, event.payload["data"]["object"]
+        event_type, obj, payload = event.type, event.payload["data"]["object"], event.payload
     intent: Intent | None = None
     if event_type.startswith("payment_intent.") and isinstance(obj.get("id"), str):
         intent = await _current_intent(payments, obj["id"])  # may raise: the job retries
+    connect_event = await payout_events.prepare(session_factory, payments, payload)
     async with unit_of_work(session_factory, publisher) as work:
         if await _claim(work, event_id) is None:
             return False
@@ -104,6 +106,8 @@ async def process(
                 await charges.apply_intent(work, payments, uuid.UUID(operation_id), intent)
         elif event_type == "charge.refunded":
             await _refunded(work, obj)
+        elif connect_event is not None:
+            await payout_events.apply(work, connect_event)
     return True
 
 

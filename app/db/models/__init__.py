@@ -54,6 +54,7 @@ from app.db.models.payments import (
     PostingKind,
     WebhookEvent,
 )
+from app.db.models.payouts import PayoutAccount, PayoutAccountStatus
 from app.db.models.risk import (
     CategoryPolicy,
     CategoryRule,
@@ -107,6 +108,8 @@ __all__ = [
     "PasswordResetToken",
     "PaymentCustomer",
     "PaymentOperation",
+    "PayoutAccount",
+    "PayoutAccountStatus",
     "PersistedOperation",
     "Platform",
     "PostingKind",
