@@ -173,7 +173,7 @@ class Settings(BaseSettings):
     rate_limits: bool = True
     rate_limit_ip_per_15min: int = Field(default=1_000, ge=1)
     rate_limit_auth_per_15min: int = Field(default=5, ge=1)
-    rate_limit_user_per_minute: int = Field(default=60, ge=1)
+    rate_limit_user_per_minute: int = Field(default=600, ge=1)
     rate_limit_cost_unit: int = Field(default=100, ge=1)
     rate_limit_payments_per_minute: int = Field(default=10, ge=1)
     rate_limit_events_per_minute: int = Field(default=120, ge=1)
