@@ -26,6 +26,7 @@ from schema.payouts import (
 from services.bounties.errors import PaymentFailed
 from services.payments import connect, payouts
 from services.payments.interface import payments_for
+from services.payments.payout_answers import PayoutResponse
 from services.payments.provider import ProviderUnavailable
 
 
@@ -38,7 +39,7 @@ def _account(card: connect.AccountCard) -> PayoutAccount:
     )
 
 
-def _success(answer: payouts.PayoutResponse) -> RequestPayoutSuccess:
+def _success(answer: PayoutResponse) -> RequestPayoutSuccess:
     card = answer.payout
     return RequestPayoutSuccess(
         payout=Payout(

@@ -19,6 +19,7 @@ connect     payout accounts (Stripe Connect Express): onboarding links, status f
 connect_provider  what a provider does for payouts (accounts, transfers, payouts)
 sandbox_connect   the sandbox's Connect part
 payouts     requestPayout: WALLET -> PAYOUT_PENDING -> transfer and payout, in phases
+payout_answers    requestPayout's answer, stored under its idempotency key
 payout_events     Connect webhooks: account.updated, transfer.*, payout.*
 """
 

@@ -27,17 +27,15 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.engine import SessionFactory
 from app.db.models import (
-    IdempotencyKey,
     NotificationType,
     OperationKind,
     OperationStatus,
@@ -54,6 +52,7 @@ from services.payments.connect import Payout, ProviderRefused, account_row, conn
 from services.payments.interface import Payments
 from services.payments.money import Money
 from services.payments.operations import Operation
+from services.payments.payout_answers import PayoutResponse, response
 from services.payments.provider import ProviderUnavailable
 from services.risk import checks as risk_checks
 from services.risk.checks import MoneyAction
@@ -76,51 +75,6 @@ class PayoutAccountNotReady(DomainError):
 
 
 # Operation status -> the API's payout status.
-STATUS = {
-    OperationStatus.REQUESTED: "REQUESTED",
-    OperationStatus.REQUIRES_ACTION: "IN_TRANSIT",
-    OperationStatus.SUCCEEDED: "PAID",
-    OperationStatus.FAILED: "FAILED",
-    OperationStatus.CANCELED: "FAILED",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class PayoutCard:
-    id: str  # the operation's id
-    status: str  # REQUESTED | IN_TRANSIT | PAID | FAILED
-    amount: int
-    currency: str
-    failure: str | None
-    created_at: str  # ISO 8601
-
-
-@dataclass(frozen=True, slots=True)
-class PayoutResponse:
-    payout: PayoutCard
-    available: int
-    pending: int
-
-    def as_result(self) -> dict[str, Any]:
-        return {
-            "payout": {
-                "id": self.payout.id, "status": self.payout.status, "amount": self.payout.amount,
-                "currency": self.payout.currency, "failure": self.payout.failure,
-                "createdAt": self.payout.created_at,
-            },
-            "available": self.available,
-            "pending": self.pending,
-        }  # fmt: skip
-
-    @classmethod
-    def from_result(cls, result: dict[str, Any]) -> PayoutResponse:
-        p = result["payout"]
-        card = PayoutCard(
-            p["id"], p["status"], p["amount"], p["currency"], p["failure"], p["createdAt"]
-        )
-        return cls(card, result["available"], result["pending"])
-
-
 @dataclass(frozen=True, slots=True)
 class Started:
     operation_id: uuid.UUID
@@ -323,58 +277,6 @@ def _count(work: UnitOfWork, status: str, money: Money) -> None:
     work.after_commit(
         lambda: business_events.payment("payout", status, money.currency, money.amount)
     )
-
-
-async def response(
-    work: UnitOfWork, viewer: Viewer, *, operation_id: uuid.UUID, key: str | None
-) -> PayoutResponse:
-    """The answer, stored under the key (once the provider answered) so a repeat returns it."""
-    session = work.session
-    row = (
-        await session.execute(
-            select(
-                col(PaymentOperation.status), col(PaymentOperation.amount),
-                col(PaymentOperation.currency), col(PaymentOperation.failure_reason),
-                col(PaymentOperation.created_at),
-            ).where(col(PaymentOperation.id) == operation_id)
-        )
-    ).one()  # fmt: skip
-    status, amount, currency, failure, created = row
-    balances = await ledger.balances(
-        session,
-        [ledger.wallet(viewer.user_id, currency), ledger.payout_pending(viewer.user_id, currency)],
-    )
-    card = PayoutCard(str(operation_id), STATUS[status], amount, currency, failure, _iso(created))
-    result = PayoutResponse(
-        card,
-        balances[ledger.wallet(viewer.user_id, currency)],
-        balances[ledger.payout_pending(viewer.user_id, currency)],
-    )
-    if key is None or status is OperationStatus.REQUESTED:
-        return result  # no answer yet: a repeat re-drives
-    stored = await session.scalar(
-        update(IdempotencyKey)
-        .where(
-            col(IdempotencyKey.user_id) == viewer.user_id,
-            col(IdempotencyKey.key) == key,
-            ~col(IdempotencyKey.result).has_key("payout"),  # type: ignore[attr-defined]
-        )
-        .values(result=result.as_result())
-        .returning(col(IdempotencyKey.result))
-    )
-    if stored is not None:
-        return result
-    first: dict[str, Any] | None = await session.scalar(
-        select(col(IdempotencyKey.result)).where(
-            col(IdempotencyKey.user_id) == viewer.user_id, col(IdempotencyKey.key) == key
-        )
-    )
-    assert first is not None
-    return PayoutResponse.from_result(first)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
 
 
 async def drive(

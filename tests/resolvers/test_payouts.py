@@ -21,8 +21,11 @@ from app.db.engine import SessionFactory
 from app.db.models import BountyStatus, OperationStatus, PaymentOperation, Role, User
 from app.settings import Settings
 from services.payments import payouts, signatures
+from services.payments.connect_provider import ProviderRefused
 from services.payments.interface import payments_for
+from services.payments.provider import ProviderUnavailable
 from services.payments.reconcile import reconcile
+from services.payments.sandbox_connect import transfer_event
 from tests.app.monitoring.helpers import value
 from tests.bounty_factories import APPROVE, insert_bounty
 from tests.conftest import TEST_WEBHOOK_SECRET, GraphQL
@@ -369,3 +372,95 @@ async def test_a_crash_between_phases_is_finished_by_reconciliation(
         "available": 0, "pending": 0,
     }  # fmt: skip
     assert provider.paid_out(account_id) == 4_500
+
+
+async def test_a_payout_the_provider_refuses_reverses_the_transfer_and_returns_the_money(
+    graphql: GraphQL,
+    session_factory: SessionFactory,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _hunter, token = await _hunter_with_wallet(graphql, session_factory, settings)
+    account_id = (await _onboard(graphql, token))["url"].split("/")[-2]
+    provider = sandbox(settings)
+
+    async def refuse(**kwargs: Any) -> Any:
+        raise ProviderRefused("The bank account cannot receive payouts in EUR.")
+
+    monkeypatch.setattr(provider, "create_payout", refuse)
+    refused = await _payout(graphql, token, 3_000, "refused")
+    assert refused["__typename"] == "RequestPayoutSuccess"
+    assert (refused["payout"]["status"], refused["payout"]["failure"]) == (
+        "FAILED",
+        "The bank account cannot receive payouts in EUR.",
+    )
+    assert refused["wallet"] == {"currency": "EUR", "available": 4_500, "pending": 0}
+    [transfer] = [t for t in provider.transfers.values() if t.destination == account_id]
+    assert transfer.reversed
+    assert provider.connected_balances[(account_id, "EUR")] == 0
+    history = (await graphql(HISTORY, token=token))["data"]["transactions"]["edges"]
+    assert [(e["node"]["type"], e["node"]["amount"]) for e in history] == [
+        ("PAYOUT_RETURNED", 3_000), ("PAYOUT", -3_000), ("RELEASED", 4_500),
+    ]  # fmt: skip
+
+
+async def test_an_unanswered_provider_leaves_the_payout_requested_until_a_retry(
+    graphql: GraphQL,
+    session_factory: SessionFactory,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _hunter, token = await _hunter_with_wallet(graphql, session_factory, settings)
+    account_id = (await _onboard(graphql, token))["url"].split("/")[-2]
+    provider = sandbox(settings)
+    create_transfer = provider.create_transfer
+
+    async def unreachable(**kwargs: Any) -> Any:
+        raise ProviderUnavailable("connection refused")
+
+    monkeypatch.setattr(provider, "create_transfer", unreachable)
+    waiting = await _payout(graphql, token, 3_000, "later")
+    assert waiting["payout"]["status"] == "REQUESTED"
+    assert waiting["wallet"] == {"currency": "EUR", "available": 1_500, "pending": 3_000}
+    monkeypatch.setattr(provider, "create_transfer", create_transfer)
+    # Nothing was stored under the key: the retry re-drives the same operation.
+    again = await _payout(graphql, token, 3_000, "later")
+    assert (again["payout"]["id"], again["payout"]["status"]) == (
+        waiting["payout"]["id"],
+        "IN_TRANSIT",
+    )
+    assert len([p for p in provider.payouts.values() if p.account_id == account_id]) == 1
+    assert await _payout(graphql, token, 3_000, "later") == again
+
+
+async def test_a_reversed_transfer_fails_the_open_payout_once(
+    graphql: GraphQL, client: httpx.AsyncClient, session_factory: SessionFactory, settings: Settings
+) -> None:
+    _hunter, token = await _hunter_with_wallet(graphql, session_factory, settings)
+    account_id = (await _onboard(graphql, token))["url"].split("/")[-2]
+    provider = sandbox(settings)
+    create_payout = provider.create_payout
+
+    async def unreachable(**kwargs: Any) -> Any:
+        raise ProviderUnavailable("timed out")
+
+    # The transfer is made, the payout call gets no answer; staff reverse the transfer at Stripe.
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(provider, "create_payout", unreachable)
+    await _payout(graphql, token, 4_500, "t1")
+    monkeypatch.undo()
+    assert provider.create_payout == create_payout
+    [transfer] = [t for t in provider.transfers.values() if t.destination == account_id]
+    created = transfer_event("transfer.created", transfer)
+    await provider.reverse_transfer(transfer.id, idempotency_key="staff")
+    reversed_ = transfer_event("transfer.reversed", provider.transfers[transfer.id])
+    for event in (reversed_, created, reversed_):
+        assert (await _deliver(client, event)).status_code == 200
+    assert await run_payment_jobs(session_factory, settings) == ["payments.webhook"] * 2
+    assert (await graphql(WALLET, token=token))["data"]["wallet"] == {
+        "available": 4_500, "pending": 0,
+    }  # fmt: skip
+    # Reconciliation finds nothing left to do: the payout is final.
+    payments = payments_for(settings)
+    assert await reconcile(session_factory, _Quiet(), payments, older_than_seconds=0) == 0
+    assert [p for p in provider.payouts.values() if p.account_id == account_id] == []
