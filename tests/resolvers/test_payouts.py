@@ -325,6 +325,17 @@ async def test_restricted_payouts_are_refused_until_cleared(
     assert await _money_state(session_factory, hunter) == before
     await act("CLEAR")
     assert (await _payout(graphql, token, 2_000, "r1"))["payout"]["status"] == "IN_TRANSIT"
+    # A suspended hunter's sessions end: no payout request gets through at all.
+    await act("SUSPEND")
+    before = await _money_state(session_factory, hunter)
+    body = await graphql(
+        PAYOUT,
+        {"input": {"amount": 2_000, "currency": "EUR", "idempotencyKey": "r2"}},
+        token=token,
+        status=401,
+    )
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+    assert await _money_state(session_factory, hunter) == before
 
 
 class _Quiet:
