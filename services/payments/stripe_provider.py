@@ -230,6 +230,8 @@ async def _call(awaitable: Any) -> Any:
         return await awaitable
     except (stripe.APIConnectionError, stripe.RateLimitError) as error:
         raise ProviderUnavailable(str(error)) from error
+    except stripe.IdempotencyError as error:  # 409: the same key is in flight (a concurrent retry)
+        raise ProviderUnavailable(str(error)) from error
     except stripe.APIError as error:
         raise ProviderUnavailable(str(error)) from error
 
