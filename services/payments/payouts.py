@@ -29,7 +29,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import func, text, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -265,6 +265,14 @@ async def apply_payout(
         )  # fmt: skip
         if moved:
             _count(work, "pending", money)
+        elif operation.status is OperationStatus.REQUIRES_ACTION:
+            # Still in transit: to the back of reconciliation's queue (it takes the 100 least
+            # recently touched), so every payout in transit gets asked about in turn.
+            await session.execute(
+                update(PaymentOperation)
+                .where(col(PaymentOperation.id) == operation.id)
+                .values(updated_at=func.now())
+            )
     return await operations.get(session, operation_id)
 
 

@@ -475,3 +475,29 @@ async def test_a_reversed_transfer_fails_the_open_payout_once(
     payments = payments_for(settings)
     assert await reconcile(session_factory, _Quiet(), payments, older_than_seconds=0) == 0
     assert [p for p in provider.payouts.values() if p.account_id == account_id] == []
+
+
+async def test_reconciliation_asks_about_each_payout_in_transit_in_turn(
+    graphql: GraphQL, session_factory: SessionFactory, settings: Settings
+) -> None:
+    _hunter, token = await _hunter_with_wallet(graphql, session_factory, settings)
+    await _onboard(graphql, token)
+    made = await _payout(graphql, token, 2_000, "turn")
+    operation_id = uuid.UUID(made["payout"]["id"])
+
+    async def touched() -> Any:
+        async with session_factory() as session:
+            return await session.scalar(
+                select(col(PaymentOperation.updated_at)).where(
+                    col(PaymentOperation.id) == operation_id
+                )
+            )
+
+    before = await touched()
+    payments = payments_for(settings)
+    assert await reconcile(session_factory, _Quiet(), payments, older_than_seconds=0) == 0
+    # Still in transit, and now the most recently asked: the others' turn comes first.
+    assert await touched() > before
+    assert (await graphql(WALLET, token=token))["data"]["wallet"] == {
+        "available": 2_500, "pending": 2_000,
+    }  # fmt: skip
