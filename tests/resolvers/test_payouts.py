@@ -501,3 +501,25 @@ async def test_reconciliation_asks_about_each_payout_in_transit_in_turn(
     assert (await graphql(WALLET, token=token))["data"]["wallet"] == {
         "available": 2_500, "pending": 2_000,
     }  # fmt: skip
+
+
+async def test_concurrent_first_onboarding_links_make_one_account(
+    graphql: GraphQL, session_factory: SessionFactory, settings: Settings
+) -> None:
+    hunter = await create_user(session_factory)
+    token = token_for(settings, hunter)
+    links = await asyncio.gather(*(_onboard(graphql, token) for _ in range(5)))
+    assert len({link["url"].split("/")[-2] for link in links}) == 1
+    async with session_factory() as session:
+        rows = (
+            await session.execute(
+                text("SELECT account_id FROM payout_accounts WHERE user_id = :u"), {"u": hunter.id}
+            )
+        ).all()
+    assert [row[0] for row in rows] == [links[0]["url"].split("/")[-2]]
+    made = [
+        c
+        for c in sandbox(settings).calls
+        if c == ("create_account", f"connect-account:{hunter.id}")
+    ]
+    assert 1 <= len(made) <= 5  # each racing request asked with the same key: one account
