@@ -12,6 +12,7 @@ The first method saved is the default; removing the default promotes the newest 
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,8 +87,11 @@ def _status(setup: SetupIntent) -> str:
     return "REQUIRES_ACTION"
 
 
+_PROVIDER_ID = re.compile(r"[A-Za-z0-9_]{3,255}")  # Stripe's ids: pm_1Abc..., card_...
+
+
 def _check_id(payment_method: str, field: str) -> None:
-    if not 3 <= len(payment_method) <= 255:
+    if _PROVIDER_ID.fullmatch(payment_method) is None:
         raise InvalidInput("not a payment method id", field=field)
 
 

@@ -14,7 +14,7 @@ import httpx
 import orjson
 import pytest
 import pytest_asyncio
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
 from sqlmodel import col
 
 from app.db.engine import SessionFactory
@@ -248,3 +248,27 @@ async def test_a_saved_method_funds_a_bounty_and_poster_and_hunter_share_a_finge
     shared = _card_hash("4242424242424242")
     assert await _fingerprints(session_factory, poster) == [shared]
     assert await _fingerprints(session_factory, hunter) == [shared]
+
+
+async def test_a_deleted_account_under_a_live_token_is_unauthenticated_and_stores_nothing(
+    graphql: GraphQL, session_factory: SessionFactory, settings: Settings
+) -> None:
+    """Within a token's life after its user row is gone (revocations reach other processes
+    within a second), money mutations that make provider-side records answer UNAUTHENTICATED
+    instead of failing on the missing user."""
+    gone = await create_user(session_factory)
+    token = token_for(settings, gone)
+    async with session_factory() as session, session.begin():
+        await session.execute(delete(User).where(col(User.id) == gone.id))
+    for document, name in (
+        ("mutation { addPaymentMethod { __typename } }", "addPaymentMethod"),
+        ("mutation { payoutAccountLink { __typename } }", "payoutAccountLink"),
+    ):
+        body = await graphql(document, token=token)
+        assert body["data"] is None, body
+        assert [(e["message"], e["extensions"]["code"]) for e in body["errors"]] == [
+            ("sign in first", "UNAUTHENTICATED")
+        ], name
+    async with session_factory() as session:
+        for table in ("payment_customers", "payout_accounts", "payment_methods"):
+            assert await session.scalar(text(f"SELECT count(*) FROM {table}")) == 0  # noqa: S608
