@@ -18,7 +18,9 @@ from resolvers.notifications import (
     NotificationQueries,
     NotificationSubscriptions,
 )
+from resolvers.payment_methods import PaymentMethodMutations, PaymentMethodQueries
 from resolvers.payments import PaymentQueries
+from resolvers.payouts import PayoutMutations, PayoutQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.risk import RiskMutations, RiskQueries
 from resolvers.server import ServerQueries
@@ -36,6 +38,8 @@ class Query(
     MessagingQueries,
     NotificationQueries,
     PaymentQueries,
+    PaymentMethodQueries,
+    PayoutQueries,
     AdminQueries,
     ModerationQueries,
     AnalyticsQueries,
@@ -51,12 +55,14 @@ class Mutation(
     UserMutations,
     JobMutations,
     BountyMutations,
+    PaymentMethodMutations,
     MessagingMutations,
     NotificationMutations,
     AdminMutations,
     ModerationMutations,
     AnalyticsMutations,
     RiskMutations,
+    PayoutMutations,
 ):
     pass
 

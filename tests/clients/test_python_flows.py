@@ -248,13 +248,38 @@ async def test_two_users_go_from_sign_up_to_a_reviewed_bounty(stack: Stack) -> N
         assert [i["id"] for i in removed["removeBountyImage"]["bounty"]["images"]] == [
             images[0]["id"]
         ]
-        # A saved test card: the sandbox charges it at once (the PaymentSheet path waits for
-        # the app and a webhook; tests/resolvers/test_payments_funding.py covers it).
+        # Save cards first (Stripe's test ids are saved at once; the sheet path waits for the
+        # app and a webhook: tests/resolvers/test_payment_methods.py), then fund with one.
+        card_key = key()
+        saved = (
+            await poster.run(
+                "AddPaymentMethod",
+                {"input": {"paymentMethodId": "pm_card_visa", "idempotencyKey": card_key}},
+            )
+        )["addPaymentMethod"]
+        assert saved["setup"]["status"] == "SUCCEEDED", saved
+        card = saved["paymentMethod"]
+        assert (card["brand"], card["last4"], card["isDefault"]) == ("visa", "4242", True)
+        spare = (
+            await poster.run(
+                "AddPaymentMethod", {"input": {"paymentMethodId": "pm_card_mastercard"}}
+            )
+        )["addPaymentMethod"]["paymentMethod"]
+        made = (await poster.run("SetDefaultPaymentMethod", {"input": {"id": spare["id"]}}))[
+            "setDefaultPaymentMethod"
+        ]
+        assert [m["id"] for m in made["paymentMethods"] if m["isDefault"]] == [spare["id"]]
+        gone = (await poster.run("RemovePaymentMethod", {"input": {"id": spare["id"]}}))[
+            "removePaymentMethod"
+        ]
+        assert [(m["id"], m["isDefault"]) for m in gone["paymentMethods"]] == [(card["id"], True)]
+        listed = (await poster.run("PaymentMethods", {}))["paymentMethods"]
+        assert [m["id"] for m in listed] == [card["id"]]
         publish = {
             "input": {
                 "bountyId": bounty_id,
                 "idempotencyKey": key(),
-                "paymentMethodId": "pm_card_visa",
+                "paymentMethodId": card["id"],
             }
         }
         published = (await poster.run("PublishBounty", publish))["publishBounty"]
@@ -496,6 +521,19 @@ async def test_two_users_go_from_sign_up_to_a_reviewed_bounty(stack: Stack) -> N
         assert [(e["node"]["amount"], e["node"]["currency"]) for e in paid["edges"]] == [
             (-5000, "USD")
         ]
+        # --- payout: Connect onboarding, then the wallet out to the hunter's bank -----------
+        account = (await hunter.run("PayoutAccount"))["payoutAccount"]
+        assert account["status"] == "NOT_STARTED"
+        linked = (await hunter.run("PayoutAccountLink"))["payoutAccountLink"]
+        assert linked["__typename"] == "PayoutAccountLinkSuccess", linked
+        assert linked["account"]["status"] == "ENABLED"  # the sandbox onboards at once
+        assert (await hunter.run("PayoutAccount"))["payoutAccount"]["payoutsEnabled"] is True
+        payout = {"input": {"amount": 4500, "currency": "USD", "idempotencyKey": key()}}
+        paid_out = (await hunter.run("RequestPayout", payout))["requestPayout"]
+        assert paid_out["__typename"] == "RequestPayoutSuccess", paid_out
+        assert (paid_out["payout"]["status"], paid_out["payout"]["amount"]) == ("IN_TRANSIT", 4500)
+        assert (paid_out["wallet"]["available"], paid_out["wallet"]["pending"]) == (0, 4500)
+        assert (await hunter.run("RequestPayout", payout))["requestPayout"] == paid_out
         for author, rating in ((poster, 5), (hunter, 4)):
             reviewed = await author.run(
                 "ReviewUser",

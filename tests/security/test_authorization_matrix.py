@@ -366,6 +366,27 @@ SELF_SERVICE: dict[str, Case] = {
     # Money: everyone signed in reads their own wallet and history only.
     "wallet": Case('{ wallet(currency: "EUR") { currency available pending } }', {}, SIGNED_IN),
     "transactions": Case("{ transactions { edges { node { id } } } }", {}, SIGNED_IN),
+    # Saved payment methods: your own only; another's (or an unknown) id is NOT_FOUND.
+    "paymentMethods": Case("{ paymentMethods { id } }", {}, SIGNED_IN),
+    "addPaymentMethod": Case(f"mutation {{ addPaymentMethod {RESULT} }}", {}, SIGNED_IN),
+    "setDefaultPaymentMethod": Case(
+        f'mutation {{ setDefaultPaymentMethod(input: {{id: "pm_nobody"}}) {RESULT} }}',
+        {},
+        {**dict.fromkeys(ACTORS, "NOT_FOUND"), "anonymous": "UNAUTHENTICATED"},
+    ),
+    "removePaymentMethod": Case(
+        f'mutation {{ removePaymentMethod(input: {{id: "pm_nobody"}}) {RESULT} }}',
+        {},
+        {**dict.fromkeys(ACTORS, "NOT_FOUND"), "anonymous": "UNAUTHENTICATED"},
+    ),
+    # Payouts: each user onboards and pays out their own wallet only.
+    "payoutAccount": Case("{ payoutAccount { status } }", {}, SIGNED_IN),
+    "payoutAccountLink": Case(f"mutation {{ payoutAccountLink {RESULT} }}", {}, SIGNED_IN),
+    "requestPayout": Case(
+        f"mutation ($input: RequestPayoutInput!) {{ requestPayout(input: $input) {RESULT} }}",
+        {"input": {"amount": 5000, "currency": "EUR", "idempotencyKey": "payout-1"}},
+        {**dict.fromkeys(ACTORS, "PAYOUT_ACCOUNT_NOT_READY"), "anonymous": "UNAUTHENTICATED"},
+    ),
     "notificationPreferences": Case("{ notificationPreferences { timeZone } }", {}, SIGNED_IN),
     "markAllNotificationsRead": Case(
         "mutation { markAllNotificationsRead { __typename count } }", {}, SIGNED_IN
@@ -531,10 +552,14 @@ async def test_self_service_root_fields_by_actor(
         assert result == {"totalCount": 0}
     elif field == "bountyCategories":
         assert len(result) > 0
+    elif field == "paymentMethods":
+        assert result == []
     elif field in ("conversations", "notifications", "transactions"):
         assert result == {"edges": []}
     elif field == "wallet":
         assert result == {"currency": "EUR", "available": 0, "pending": 0}
+    elif field == "payoutAccount":
+        assert result == {"status": "NOT_STARTED"}
     elif field == "unreadCounts":
         assert result == {"messages": 0, "notifications": 0}
     elif field == "unreadNotificationCount":

@@ -41,6 +41,7 @@ from app.db.models.notifications import (
     PushToken,
 )
 from app.db.models.operations import PersistedOperation
+from app.db.models.payment_methods import DisputeStatus, PaymentDispute, PaymentMethod
 from app.db.models.payments import (
     AccountKind,
     IdempotencyKey,
@@ -54,6 +55,7 @@ from app.db.models.payments import (
     PostingKind,
     WebhookEvent,
 )
+from app.db.models.payouts import PayoutAccount, PayoutAccountStatus
 from app.db.models.risk import (
     CategoryPolicy,
     CategoryRule,
@@ -89,6 +91,7 @@ __all__ = [
     "Conversation",
     "ConversationKind",
     "ConversationParticipant",
+    "DisputeStatus",
     "EventSource",
     "FingerprintKind",
     "Granularity",
@@ -106,7 +109,11 @@ __all__ = [
     "OperationStatus",
     "PasswordResetToken",
     "PaymentCustomer",
+    "PaymentDispute",
+    "PaymentMethod",
     "PaymentOperation",
+    "PayoutAccount",
+    "PayoutAccountStatus",
     "PersistedOperation",
     "Platform",
     "PostingKind",
