@@ -5,8 +5,9 @@ bounties entering each status, GMV, platform revenue, payouts, the dispute rate)
 DAY rollups; held funds are the ledger's HELD balances now; active posters and hunters are
 distinct users of a few server-side events in the range, read from the partial index on
 (name, received_at) of server-side events alone (migration 0015) and hashed, not sorted.
-Those counts are kept in process for ranges that closed over an hour ago: events are
-append-only on the server's clock, so such a range's counts never change.
+Events are append-only on the server's clock, so what lies before an hour ago never changes:
+a range that closed keeps its two counts in process, and a range that ends today keeps the
+distinct users of its closed days and reads only today's events (see CLOSED_AFTER below).
 """
 
 from __future__ import annotations
