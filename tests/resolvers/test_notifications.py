@@ -207,3 +207,10 @@ async def test_total_count_is_counted_in_the_page_statement_when_asked(
     sql_statements.statements.clear()
     await graphql("{ notifications { edges { node { id } } } }", token=token)
     assert not any("count(*)" in statement for statement in sql_statements.statements)
+    # Asked for inside a fragment, spread or inline, it is counted all the same.
+    spread = """query { notifications { ...Total } }
+      fragment Total on NotificationConnection { totalCount }"""
+    inline = "{ notifications { ... on NotificationConnection { totalCount } } }"
+    for document in (spread, inline):
+        body = await graphql(document, token=token)
+        assert body["data"]["notifications"]["totalCount"] == 5
