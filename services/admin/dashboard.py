@@ -116,12 +116,17 @@ _closed_counts: OrderedDict[tuple[datetime, datetime], tuple[int, int]] = Ordere
 _closed_users: OrderedDict[tuple[datetime, datetime], tuple[Users, Users]] = OrderedDict()
 CLOSED_COUNTS_KEPT = 256
 CLOSED_USERS_KEPT = 4  # sets of user ids: a few ranges' worth
+# Past this many distinct users a range's closed days are counted on every request instead:
+# listing them once costs a row each, and keeping them memory.
+MOST_USERS_KEPT = 200_000
+_too_many: set[tuple[datetime, datetime]] = set()
 
 
 def forget_closed_ranges() -> None:
     """Drop what is kept (tests that rebuild the data of a past range)."""
     _closed_counts.clear()
     _closed_users.clear()
+    _too_many.clear()
 
 
 def _kept(
@@ -161,7 +166,7 @@ async def dashboard(
     closed = utcnow() - CLOSED_AFTER
     boundary = rollups.bucket_of(closed, Granularity.DAY)  # the end of the last closed day
     counts = _kept(_closed_counts, (start, end)) if end <= closed else None
-    split = counts is None and start < boundary < end
+    split = counts is None and start < boundary < end and (start, boundary) not in _too_many
     kept_users = _kept(_closed_users, (start, boundary)) if split else None
     if counts is not None:
         statement = _KNOWN
@@ -198,7 +203,10 @@ async def dashboard(
                 frozenset(listed["closed", "posters"]),
                 frozenset(listed["closed", "hunters"]),
             )
-            _keep(_closed_users, (start, boundary), kept_users, CLOSED_USERS_KEPT)
+            if len(kept_users[0]) + len(kept_users[1]) <= MOST_USERS_KEPT:
+                _keep(_closed_users, (start, boundary), kept_users, CLOSED_USERS_KEPT)
+            elif len(_too_many) < CLOSED_COUNTS_KEPT:
+                _too_many.add((start, boundary))
         result.active_posters = len(kept_users[0] | listed["open", "posters"])
         result.active_hunters = len(kept_users[1] | listed["open", "hunters"])
     elif end <= closed:

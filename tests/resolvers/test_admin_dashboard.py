@@ -185,6 +185,7 @@ async def test_a_range_ending_today_keeps_its_closed_days_users_and_counts_today
     settings: Settings,
     session_factory: SessionFactory,
     sql_statements: StatementCounter,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dashboard.forget_closed_ranges()
     admin = await create_user(session_factory, role=Role.ADMIN)
@@ -227,4 +228,13 @@ async def test_a_range_ending_today_keeps_its_closed_days_users_and_counts_today
     await event(both.id, "bounty.submitted")
     body = await graphql(query, variables, token=token)
     assert body["data"]["adminDashboard"] == {"activePosters": 4, "activeHunters": 2}
+    # Too many users to keep: listed once, then counted in full every time, as exactly.
+    dashboard.forget_closed_ranges()
+    monkeypatch.setattr(dashboard, "MOST_USERS_KEPT", 2)
+    for _ in range(2):
+        sql_statements.statements.clear()
+        body = await graphql(query, variables, token=token)
+        assert body["data"]["adminDashboard"] == {"activePosters": 4, "activeHunters": 2}
+    assert "'closed'" not in sql_statements.statements[0]
+    assert "'active'" in sql_statements.statements[0]
     dashboard.forget_closed_ranges()
