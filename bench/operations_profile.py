@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import re
 import shutil
@@ -81,9 +82,24 @@ def _count_statements() -> list[str]:
     return seen
 
 
-async def _run(operation: str, requests: int, around: Any) -> None:
-    from bench.execution_instructions import call
+def _callgrind_tools() -> tuple[Any, Any]:
+    """(post(app, body, token), switch(state)) from the instruction benchmarks' shared module
+    (bench/callgrind.py where it exists, bench/execution_instructions.py before it)."""
+    try:
+        shared = importlib.import_module("bench.callgrind")
+    except ModuleNotFoundError:
+        older = importlib.import_module("bench.execution_instructions")
+        return older.call, older.switch
 
+    async def post(app: Any, body: bytes, token: str | None) -> tuple[int, bytes]:
+        result: tuple[int, bytes] = await shared.call(app, body, shared.bearer(token))
+        return result
+
+    return post, shared.switch
+
+
+async def _run(operation: str, requests: int, around: Any) -> None:
+    call, _ = _callgrind_tools()
     app, _, body, token = await _app(operation)
     statements = _count_statements()
     async with app.router.lifespan_context(app):
@@ -102,7 +118,7 @@ async def _run(operation: str, requests: int, around: Any) -> None:
 def _callgrind() -> Any:
     from contextlib import contextmanager
 
-    from bench.execution_instructions import switch
+    _, switch = _callgrind_tools()
 
     @contextmanager
     def counting() -> Any:
