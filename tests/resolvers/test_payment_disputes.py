@@ -245,3 +245,32 @@ async def test_a_lost_chargeback_takes_the_funds_back_and_cancels(
     approve = {"bountyId": global_id("Bounty", bounty_id), "idempotencyKey": "late"}
     late = (await graphql(APPROVE, {"input": approve}, token=token))["data"]["approveCompletion"]
     assert late["code"] == "INVALID_TRANSITION"
+
+
+async def test_approvals_racing_a_chargeback_move_the_money_at_most_once(
+    graphql: GraphQL, client: httpx.AsyncClient, session_factory: SessionFactory, settings: Settings
+) -> None:
+    poster, hunter, bounty_id = await _bounty(session_factory, S.SUBMITTED)
+    await _deliver(client, _dispute_event("created", bounty_id, status="needs_response"))
+    token = token_for(settings, poster)
+    bounty = global_id("Bounty", bounty_id)
+
+    async def approve(i: int) -> dict[str, Any]:
+        body = await graphql(
+            APPROVE, {"input": {"bountyId": bounty, "idempotencyKey": f"a{i}"}}, token=token
+        )
+        result: dict[str, Any] = body["data"]["approveCompletion"]
+        return result
+
+    *outcomes, _ = await asyncio.gather(
+        *(approve(i) for i in range(8)), run_payment_jobs(session_factory, settings)
+    )
+    snapshot = await bounty_snapshot(session_factory, bounty_id)
+    released = [kind for kind, _ in snapshot["payments"]].count("RELEASE")
+    won = [o for o in outcomes if o["__typename"] == "BountySuccess"]
+    if won:  # an approval got in before the chargeback: released once, nothing frozen after
+        assert (len(won), released, snapshot["status"]) == (1, 1, S.COMPLETED)
+    else:  # the chargeback got in first: the work stops, the money stays
+        assert (released, snapshot["status"]) == (0, S.DISPUTED)
+        assert (await _balances(session_factory, hunter, bounty_id))["held"] == 10_000
+    assert {o.get("code") for o in outcomes} - {None} <= {"INVALID_TRANSITION", "NOT_ALLOWED"}

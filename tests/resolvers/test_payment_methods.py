@@ -22,7 +22,7 @@ from app.db.models import BountyStatus, FingerprintKind, RiskFingerprint, User
 from app.settings import Settings
 from services.payments import signatures
 from tests.bounty_factories import PUBLISH, bounty_snapshot, insert_bounty
-from tests.conftest import TEST_WEBHOOK_SECRET, GraphQL
+from tests.conftest import TEST_WEBHOOK_SECRET, GraphQL, StatementCounter
 from tests.factories import create_user, global_id, token_for
 from tests.ledger_invariants import assert_ledger_invariants
 from tests.payment_helpers import run_payment_jobs, sandbox
@@ -248,3 +248,24 @@ async def test_a_saved_method_funds_a_bounty_and_poster_and_hunter_share_a_finge
     shared = _card_hash("4242424242424242")
     assert await _fingerprints(session_factory, poster) == [shared]
     assert await _fingerprints(session_factory, hunter) == [shared]
+
+
+async def test_the_list_is_one_statement_whatever_its_size(
+    graphql: GraphQL,
+    session_factory: SessionFactory,
+    settings: Settings,
+    sql_statements: StatementCounter,
+) -> None:
+    one, many = await create_user(session_factory), await create_user(session_factory)
+    await _add(graphql, settings, one, paymentMethodId="pm_card_visa")
+    for card in ("pm_card_visa", "pm_card_mastercard", "pm_card_googlepay", "pm_card_applepay"):
+        await _add(graphql, settings, many, paymentMethodId=card)
+    counts = []
+    for user in (one, many):
+        sql_statements.statements.clear()
+        listed = await _methods(graphql, settings, user)
+        counts.append(sql_statements.count)
+        assert listed[0]["isDefault"]
+    assert counts[0] == counts[1] == 1
+    wallets = [m["wallet"] for m in await _methods(graphql, settings, many)]
+    assert wallets == [None, "apple_pay", "google_pay", None]  # default, then newest first
