@@ -262,9 +262,8 @@ async def test_approvals_racing_a_chargeback_move_the_money_at_most_once(
         result: dict[str, Any] = body["data"]["approveCompletion"]
         return result
 
-    *outcomes, _ = await asyncio.gather(
-        *(approve(i) for i in range(8)), run_payment_jobs(session_factory, settings)
-    )
+    approvals = asyncio.gather(*(approve(i) for i in range(8)))
+    outcomes, _ = await asyncio.gather(approvals, run_payment_jobs(session_factory, settings))
     snapshot = await bounty_snapshot(session_factory, bounty_id)
     released = [kind for kind, _ in snapshot["payments"]].count("RELEASE")
     won = [o for o in outcomes if o["__typename"] == "BountySuccess"]
