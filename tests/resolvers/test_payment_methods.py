@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app.db.engine import SessionFactory
-from app.db.models import BountyStatus, FingerprintKind, RiskFingerprint, User
+from app.db.models import BountyStatus, FingerprintKind, RiskFingerprint, Role, User
 from app.settings import Settings
 from services.payments import signatures
 from tests.bounty_factories import PUBLISH, bounty_snapshot, insert_bounty
@@ -248,6 +248,16 @@ async def test_a_saved_method_funds_a_bounty_and_poster_and_hunter_share_a_finge
     shared = _card_hash("4242424242424242")
     assert await _fingerprints(session_factory, poster) == [shared]
     assert await _fingerprints(session_factory, hunter) == [shared]
+    # Once the hunter works on the poster's bounty, risk sees the shared card.
+    await insert_bounty(session_factory, poster, status=BountyStatus.ASSIGNED, hunter=hunter)
+    admin = await create_user(session_factory, role=Role.ADMIN)
+    body = await graphql(
+        "query ($id: ID!) { riskAssessment(userId: $id) { signals { name value points } } }",
+        {"id": global_id("User", hunter.id)},
+        token=token_for(settings, admin),
+    )
+    signals = {s["name"]: s for s in body["data"]["riskAssessment"]["signals"]}
+    assert signals["SHARED_FINGERPRINT"] == {"name": "SHARED_FINGERPRINT", "value": 1, "points": 25}
 
 
 async def test_the_list_is_one_statement_whatever_its_size(
