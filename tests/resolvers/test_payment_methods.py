@@ -18,11 +18,11 @@ from sqlalchemy import delete, select, text
 from sqlmodel import col
 
 from app.db.engine import SessionFactory
-from app.db.models import BountyStatus, FingerprintKind, RiskFingerprint, User
+from app.db.models import BountyStatus, FingerprintKind, RiskFingerprint, Role, User
 from app.settings import Settings
 from services.payments import signatures
 from tests.bounty_factories import PUBLISH, bounty_snapshot, insert_bounty
-from tests.conftest import TEST_WEBHOOK_SECRET, GraphQL
+from tests.conftest import TEST_WEBHOOK_SECRET, GraphQL, StatementCounter
 from tests.factories import create_user, global_id, token_for
 from tests.ledger_invariants import assert_ledger_invariants
 from tests.payment_helpers import run_payment_jobs, sandbox
@@ -248,6 +248,37 @@ async def test_a_saved_method_funds_a_bounty_and_poster_and_hunter_share_a_finge
     shared = _card_hash("4242424242424242")
     assert await _fingerprints(session_factory, poster) == [shared]
     assert await _fingerprints(session_factory, hunter) == [shared]
+    # Once the hunter works on the poster's bounty, risk sees the shared card.
+    await insert_bounty(session_factory, poster, status=BountyStatus.ASSIGNED, hunter=hunter)
+    admin = await create_user(session_factory, role=Role.ADMIN)
+    body = await graphql(
+        "query ($id: ID!) { riskAssessment(userId: $id) { signals { name value points } } }",
+        {"id": global_id("User", hunter.id)},
+        token=token_for(settings, admin),
+    )
+    signals = {s["name"]: s for s in body["data"]["riskAssessment"]["signals"]}
+    assert signals["SHARED_FINGERPRINT"] == {"name": "SHARED_FINGERPRINT", "value": 1, "points": 25}
+
+
+async def test_the_list_is_one_statement_whatever_its_size(
+    graphql: GraphQL,
+    session_factory: SessionFactory,
+    settings: Settings,
+    sql_statements: StatementCounter,
+) -> None:
+    one, many = await create_user(session_factory), await create_user(session_factory)
+    await _add(graphql, settings, one, paymentMethodId="pm_card_visa")
+    for card in ("pm_card_visa", "pm_card_mastercard", "pm_card_googlepay", "pm_card_applepay"):
+        await _add(graphql, settings, many, paymentMethodId=card)
+    counts = []
+    for user in (one, many):
+        sql_statements.statements.clear()
+        listed = await _methods(graphql, settings, user)
+        counts.append(sql_statements.count)
+        assert listed[0]["isDefault"]
+    assert counts[0] == counts[1] == 1
+    wallets = [m["wallet"] for m in await _methods(graphql, settings, many)]
+    assert wallets == [None, "apple_pay", "google_pay", None]  # default, then newest first
 
 
 async def test_a_deleted_account_under_a_live_token_is_unauthenticated_and_stores_nothing(
