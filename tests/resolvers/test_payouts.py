@@ -179,6 +179,16 @@ async def test_onboarding_a_payout_and_the_paid_webhook(
     }  # fmt: skip
     assert provider.paid_out(account_id) == 4_500
     assert _counted("succeeded") == paid + 1
+    async with session_factory() as session:
+        queued = (
+            await session.execute(
+                text("SELECT payload FROM pgqueuer WHERE entrypoint = 'notifications.create'")
+            )
+        ).all()
+    assert [orjson.loads(row[0]) for row in queued] == [
+        {"userIds": [str(hunter.id)], "type": "PAYOUT_PAID", "subject": "45.00 EUR",
+         "data": {"payoutId": operation_id}},
+    ]  # fmt: skip
     assert (await _money_state(session_factory, hunter))["postings"] == [
         ("RELEASE", 4_500), ("PAYOUT", -4_500), ("PAYOUT", 4_500), ("PAYOUT_PAID", -4_500),
     ]  # fmt: skip
