@@ -1,0 +1,444 @@
+"""docs/CLIENT.md's testing checklist as code: the documents of clients/operations/ (and the
+staff documents step 8 pastes), in the checklist's order, as the demo accounts, with the
+outcomes the guide promises. `tests/docs/test_client_checklist.py` runs it against the seeded
+demo data through the ASGI app; `python -m tests.docs.checklist URL` runs it against a gateway
+started with `python3 dev.py run` (a fresh `var/`: it changes the demo data as GraphiQL would).
+
+Subscriptions (the other browser tab of the guide) are covered by the end-to-end clients; the
+mutations that feed them run here."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+OPERATIONS = ROOT / "clients" / "operations"
+GUIDE = ROOT / "docs" / "CLIENT.md"
+PASSWORD = "bountyexpo-demo-2026"  # the README's and the guide's
+Send = Callable[[str, dict[str, Any], str | None], Awaitable[dict[str, Any]]]
+
+
+def document(name: str) -> str:
+    (path,) = OPERATIONS.glob(f"*/{name}.graphql")
+    return path.read_text()
+
+
+def staff_documents() -> list[str]:
+    """The documents step 8 of the checklist pastes into GraphiQL, in order."""
+    text = GUIDE.read_text()
+    start = text.index("**8. Moderation and admin**")
+    end = text.find("\n## ", start)
+    return re.findall(r"`((?:mutation )?\{ .+? \})`", text[start:end])
+
+
+def fill(staff: str, **values: str) -> str:
+    for name, value in values.items():
+        staff = staff.replace(f"<{name}>", value)
+    assert "<" not in staff, staff
+    return staff
+
+
+class Checklist:
+    """Sends documents as GraphiQL would: a POST with the headers editor's bearer token."""
+
+    def __init__(self, send: Send, reuse_grace_seconds: float = 0) -> None:
+        self.send = send
+        self.reuse_grace_seconds = reuse_grace_seconds
+        self.tokens: dict[str, str] = {}
+        self.ids: dict[str, str] = {}
+        self.staff = staff_documents()
+
+    async def raw(
+        self, query: str, variables: dict[str, Any] | None = None, as_: str | None = None
+    ) -> dict[str, Any]:
+        token = self.tokens[as_] if as_ else None
+        return await self.send(query, variables or {}, token)
+
+    async def op(
+        self, name: str, variables: dict[str, Any] | None = None, as_: str | None = None
+    ) -> Any:
+        """Run a document of clients/operations/; its data's one root field."""
+        body = await self.raw(document(name), variables, as_)
+        assert "errors" not in body, (name, body)
+        (value,) = body["data"].values()
+        return value
+
+    async def after_reuse_grace(self) -> None:
+        if self.reuse_grace_seconds:
+            await asyncio.sleep(self.reuse_grace_seconds + 0.5)
+
+    async def eventually(
+        self,
+        name: str,
+        variables: dict[str, Any] | None,
+        as_: str,
+        check: Callable[[Any], bool],
+        within: float = 15,
+    ) -> Any:
+        """`name`'s answer once `check` holds: notifications are made by a worker job."""
+        deadline = asyncio.get_running_loop().time() + within
+        while not check(answer := await self.op(name, variables, as_)):
+            assert asyncio.get_running_loop().time() < deadline, (name, answer)
+            await asyncio.sleep(0.1)
+        return answer
+
+    async def paste(self, index: int, as_: str, **values: str) -> dict[str, Any]:
+        return await self.raw(fill(self.staff[index], **values), None, as_)
+
+    async def sign_in(self, who: str) -> dict[str, Any]:
+        email = f"{who}@demo.bountyexpo.dev"
+        result = await self.op("SignIn", {"input": {"email": email, "password": PASSWORD}})
+        assert result["__typename"] == "SignInSuccess", result
+        self.tokens[who] = result["session"]["accessToken"]
+        self.ids[who] = result["user"]["id"]
+        return dict(result)
+
+
+def code_of(body: dict[str, Any]) -> str | None:
+    errors = body.get("errors") or [{}]
+    code = errors[0].get("extensions", {}).get("code")
+    return str(code) if code is not None else None
+
+
+def key() -> str:
+    return str(uuid.uuid4())
+
+
+async def authentication(c: Checklist) -> None:
+    email = f"newcomer-{uuid.uuid4().hex[:8]}@example.com"
+    signup = {
+        "input": {
+            "email": email,
+            "password": "a long demo passphrase",
+            "displayName": "New",
+            "idempotencyKey": key(),
+        }
+    }
+    first = await c.op("SignUp", signup)
+    again = await c.op("SignUp", signup)
+    assert first["__typename"] == again["__typename"] == "SignUpSuccess", (first, again)
+    assert first["user"]["id"] == again["user"]["id"]
+    c.tokens["new"] = again["session"]["accessToken"]
+    out = await c.op("SignOut", {"refreshToken": again["session"]["refreshToken"]}, "new")
+    assert out["__typename"] == "SignOutSuccess", out
+    assert code_of(await c.raw(document("Viewer"), None, "new")) == "UNAUTHENTICATED"
+    signed = await c.sign_in("hunter")
+    refreshed = await c.op("RefreshSession", {"refreshToken": signed["session"]["refreshToken"]})
+    assert refreshed["__typename"] == "RefreshSessionSuccess", refreshed
+    c.tokens["hunter"] = refreshed["session"]["accessToken"]
+    await c.after_reuse_grace()  # within REFRESH_REUSE_GRACE_SECONDS a reuse gets a sibling
+    stale = await c.op("RefreshSession", {"refreshToken": signed["session"]["refreshToken"]})
+    assert stale["code"] == "INVALID_REFRESH_TOKEN", stale
+    # A rotated token presented again means it leaked: the whole session ends, new pair too.
+    assert code_of(await c.raw(document("Viewer"), None, "hunter")) == "UNAUTHENTICATED"
+    await c.sign_in("hunter")
+    for who in ("poster", "carla", "moderator", "admin"):
+        await c.sign_in(who)
+
+
+async def profile(c: Checklist) -> None:
+    viewer = await c.op("Viewer", None, "hunter")
+    assert (viewer["email"], viewer["status"]) == ("hunter@demo.bountyexpo.dev", "ACTIVE")
+    updated = await c.op(
+        "UpdateProfile", {"input": {"bio": "Handy.", "skills": ["plumbing"]}}, "hunter"
+    )
+    assert updated["__typename"] == "UpdateProfileSuccess", updated
+    other = await c.op("Profile", {"id": c.ids["poster"]}, "hunter")
+    assert other["displayName"] == "Priya Poster"
+
+
+async def bounty_creation(c: Checklist) -> None:
+    categories = await c.op("BountyCategories", None, "poster")
+    assert "handyman" in categories
+    created = await c.op(
+        "CreateBounty",
+        {
+            "input": {
+                "title": "Hang three shelves",
+                "description": "Drill, plugs and a level are here.",
+                "category": "handyman",
+                "reward": {"amount": 3000, "currency": "EUR"},
+                "remote": False,
+                "idempotencyKey": key(),
+            }
+        },
+        "poster",
+    )
+    assert created["bounty"]["status"] == "DRAFT", created
+    bounty_id = c.ids["new bounty"] = created["bounty"]["id"]
+    updated = await c.op(
+        "UpdateBounty", {"input": {"bountyId": bounty_id, "title": "Hang four shelves"}}, "poster"
+    )
+    assert updated["bounty"]["title"] == "Hang four shelves", updated
+    cards = await c.op("PaymentMethods", None, "poster")
+    publish = {
+        "input": {"bountyId": bounty_id, "idempotencyKey": key(), "paymentMethodId": cards[0]["id"]}
+    }
+    first = await c.op("PublishBounty", publish, "poster")
+    again = await c.op("PublishBounty", publish, "poster")
+    assert first["bounty"]["status"] == "OPEN", first
+    assert first == again
+    mine = await c.op("MyBounties", None, "poster")
+    assert bounty_id in [edge["node"]["id"] for edge in mine["edges"]]
+    # Without a saved card: the PaymentSheet's parameters, the bounty waiting for the sheet.
+    draft = await c.op(
+        "CreateBounty",
+        {
+            "input": {
+                "title": "Water the plants",
+                "description": "Twice a week while I am away.",
+                "category": "other",
+                "reward": {"amount": 2000, "currency": "EUR"},
+            }
+        },
+        "poster",
+    )
+    sheet = await c.op(
+        "PublishBounty",
+        {"input": {"bountyId": draft["bounty"]["id"], "idempotencyKey": key()}},
+        "poster",
+    )
+    assert sheet["payment"]["status"] == "REQUIRES_ACTION", sheet
+    assert sheet["payment"]["clientSecret"], sheet
+    assert sheet["bounty"]["status"] == "FUNDING_PENDING", sheet
+
+
+async def applications(c: Checklist) -> None:
+    listed = await c.op("Bounties", {"filter": {"category": "handyman"}}, "hunter")
+    ids = [edge["node"]["id"] for edge in listed["edges"]]
+    bounty_id = c.ids["new bounty"]
+    assert bounty_id in ids, listed
+    shown = await c.op("Bounty", {"id": bounty_id}, "hunter")
+    assert shown["status"] == "OPEN"
+    applied = await c.op(
+        "ApplyToBounty",
+        {"input": {"bountyId": bounty_id, "message": "Tomorrow morning?"}},
+        "hunter",
+    )
+    assert applied["__typename"] == "ApplicationSuccess", applied
+    mine = await c.op("MyApplications", None, "hunter")
+    assert any(edge["node"]["bounty"]["id"] == bounty_id for edge in mine["edges"]), mine
+    as_poster = await c.op("Bounty", {"id": bounty_id}, "poster")
+    (application,) = as_poster["applications"]
+    accepted = await c.op(
+        "AcceptApplication", {"input": {"applicationId": application["id"]}}, "poster"
+    )
+    assert accepted["__typename"] == "ApplicationSuccess", accepted
+    submitted = await c.op(
+        "SubmitWork", {"input": {"bountyId": bounty_id, "note": "Done."}}, "hunter"
+    )
+    assert submitted["bounty"]["status"] == "SUBMITTED", submitted
+
+
+async def payments(c: Checklist) -> None:
+    added = await c.op("AddPaymentMethod", {"input": {"paymentMethodId": "pm_card_visa"}}, "poster")
+    assert added["setup"]["status"] == "SUCCEEDED", added
+    new_card = added["paymentMethod"]["id"]
+    cards = await c.op("PaymentMethods", None, "poster")
+    assert len(cards) == 2, cards
+    made = await c.op("SetDefaultPaymentMethod", {"input": {"id": new_card}}, "poster")
+    assert made["__typename"] == "SetDefaultPaymentMethodSuccess", made
+    removed = await c.op("RemovePaymentMethod", {"input": {"id": new_card}}, "poster")
+    assert removed["removedId"] == new_card, removed
+    seeded = await c.op("Wallet", None, "hunter")  # the demo's: 50.00 EUR less the 10% fee
+    assert seeded == {"currency": "EUR", "available": 4500, "pending": 0}, seeded
+    bounty_id = c.ids["new bounty"]
+    approved = await c.op(
+        "ApproveCompletion", {"input": {"bountyId": bounty_id, "idempotencyKey": key()}}, "poster"
+    )
+    assert approved["bounty"]["status"] == "COMPLETED", approved
+    for author in ("poster", "hunter"):
+        review = {"input": {"bountyId": bounty_id, "rating": 5, "text": "Great."}}
+        reviewed = await c.op("ReviewUser", review, author)
+        assert reviewed["__typename"] == "ReviewUserSuccess", reviewed
+    wallet = await c.op("Wallet", {"currency": "EUR"}, "hunter")
+    history = await c.op("Transactions", None, "hunter")
+    released = [edge["node"] for edge in history["edges"] if edge["node"]["bountyId"] == bounty_id]
+    assert [(t["type"], t["amount"] + t["fee"]) for t in released] == [("RELEASED", 3000)]
+    funded = await c.op("Transactions", {"type": "FUNDED"}, "poster")
+    assert {edge["node"]["type"] for edge in funded["edges"]} == {"FUNDED"}
+    assert (await c.op("PayoutAccount", None, "hunter"))["status"] == "NOT_STARTED"
+    link = await c.op("PayoutAccountLink", None, "hunter")
+    assert link["account"]["status"] == "ENABLED", link
+    payout = {"input": {"amount": 4500, "currency": "EUR", "idempotencyKey": key()}}
+    paid = await c.op("RequestPayout", payout, "hunter")
+    assert paid["payout"]["status"] == "IN_TRANSIT", paid
+    assert paid["wallet"]["pending"] == 4500
+    assert paid["wallet"]["available"] == wallet["available"] - 4500
+    payouts = await c.op("Payouts", None, "hunter")
+    assert [edge["node"]["id"] for edge in payouts["edges"]] == [paid["payout"]["id"]]
+
+
+async def messaging(c: Checklist) -> None:
+    bounty_id = c.ids["new bounty"]
+    started = await c.op(
+        "StartConversation",
+        {"input": {"bountyId": bounty_id, "withUserId": c.ids["hunter"]}},
+        "poster",
+    )
+    assert started["__typename"] == "StartConversationSuccess", started
+    conversation = started["conversation"]["id"]
+    typing = await c.op("SetTyping", {"conversationId": conversation}, "poster")
+    assert typing["__typename"] == "SetTypingSuccess", typing
+    sent = await c.op(
+        "SendMessage",
+        {"input": {"conversationId": conversation, "body": "Hi!", "clientMessageId": key()}},
+        "poster",
+    )
+    assert sent["__typename"] == "SendMessageSuccess", sent
+    listed = await c.op("Conversations", None, "hunter")
+    assert conversation in [edge["node"]["id"] for edge in listed["edges"]]
+    messages = await c.op("Messages", {"conversationId": conversation}, "hunter")
+    assert [edge["node"]["body"] for edge in messages["edges"]] == ["Hi!"]
+    assert (await c.op("UnreadCounts", None, "hunter"))["messages"] >= 1
+    read = {"input": {"conversationId": conversation, "upToMessageId": sent["sent"]["id"]}}
+    marked = await c.op("MarkConversationRead", read, "hunter")
+    assert marked["__typename"] == "MarkConversationReadSuccess", marked
+
+
+async def notifications(c: Checklist) -> None:
+    device = {
+        "input": {
+            "token": "ExponentPushToken[anything-10-chars]",
+            "platform": "IOS",
+            "deviceId": "guide-device",
+        }
+    }
+    registered = await c.op("RegisterPushToken", device, "hunter")
+    assert registered["__typename"] == "RegisterPushTokenSuccess", registered
+    await c.op("NotificationPreferences", None, "hunter")
+    changed = await c.op(
+        "UpdateNotificationPreferences", {"input": {"timeZone": "Europe/Berlin"}}, "hunter"
+    )
+    assert changed["__typename"] == "UpdateNotificationPreferencesSuccess", changed
+
+    def accepted(page: Any) -> bool:
+        return any(
+            edge["node"]["type"] == "APPLICATION_ACCEPTED"
+            and "Hang four shelves" in edge["node"]["body"]
+            for edge in page["edges"]
+        )
+
+    listed = await c.eventually("Notifications", None, "hunter", accepted)
+    unread = await c.op("UnreadNotificationCount", None, "hunter")
+    assert unread >= 1
+    first = listed["edges"][0]["node"]["id"]
+    marked = await c.op("MarkNotificationRead", {"id": first}, "hunter")
+    assert marked["__typename"] == "MarkNotificationReadSuccess", marked
+    await c.op("MarkAllNotificationsRead", None, "hunter")
+    assert await c.op("UnreadNotificationCount", None, "hunter") == 0
+    gone = await c.op("UnregisterPushToken", {"deviceId": "guide-device"}, "hunter")
+    assert gone["__typename"] == "UnregisterPushTokenSuccess", gone
+
+
+async def staff(c: Checklist) -> None:
+    """Step 8, with the documents pasted from the guide."""
+    listed = await c.op("Bounties", {"filter": {"category": "pets"}}, "hunter")
+    target = listed["edges"][0]["node"]["id"]
+    report = await c.paste(0, "hunter", id=target)
+    assert report["data"]["reportContent"]["report"]["status"] == "OPEN", report
+    again = await c.paste(0, "hunter", id=target)
+    assert again["data"]["reportContent"]["code"] == "ALREADY_REPORTED", again
+    assert code_of(await c.paste(1, "hunter")) == "FORBIDDEN"
+    queue = await c.paste(2, "moderator")
+    (item,) = [
+        edge["node"]
+        for edge in queue["data"]["contentReviewQueue"]["edges"]
+        if edge["node"]["targetId"] == target
+    ]
+    resolved = await c.paste(3, "moderator", **{"report id": item["id"]})
+    assert resolved["data"]["resolveReport"]["report"]["status"] == "RESOLVED", resolved
+    assert (await c.op("Bounty", {"id": target}, "hunter")) is None
+    await c.eventually(
+        "Notifications",
+        None,
+        "hunter",
+        lambda page: page["edges"][0]["node"]["type"] == "REPORT_RESOLVED",
+    )
+    assert code_of(await c.paste(4, "moderator")) == "FORBIDDEN"
+    users = await c.paste(5, "admin")
+    (hunter,) = [edge["node"] for edge in users["data"]["adminUsers"]["edges"]]
+    shown = await c.paste(6, "admin", id=hunter["id"])
+    assert shown["data"]["adminUser"]["email"] == "hunter@demo.bountyexpo.dev", shown
+    audit = await c.paste(7, "admin")
+    actions = [edge["node"]["action"] for edge in audit["data"]["auditEvents"]["edges"]]
+    assert actions == ["moderation.resolved", "moderation.reported"], audit
+    settings = await c.paste(8, "admin")
+    assert "errors" not in settings, settings
+    dashboard = await c.paste(4, "admin")
+    assert "errors" not in dashboard, dashboard
+    metrics = await c.paste(9, "admin")
+    assert "errors" not in metrics, metrics
+    risk = await c.paste(10, "admin", **{"poster id": c.ids["poster"]})
+    assert "errors" not in risk, risk
+    restricted = await c.paste(11, "admin", **{"poster id": c.ids["poster"]})
+    assert restricted["data"]["takeRiskAction"]["restrictions"]["paymentsRestricted"], restricted
+    drafts = await c.op("MyBounties", {"status": ["DRAFT"]}, "poster")
+    (thesis,) = [
+        edge["node"]["id"]
+        for edge in drafts["edges"]
+        if edge["node"]["title"] == "Proofread my thesis introduction"
+    ]
+    cards = await c.op("PaymentMethods", None, "poster")
+    publish = {"bountyId": thesis, "paymentMethodId": cards[0]["id"]}
+    refused = await c.op("PublishBounty", {"input": {**publish, "idempotencyKey": key()}}, "poster")
+    assert refused["code"] == "PAYMENTS_RESTRICTED", refused
+    lift = c.staff[11].replace("RESTRICT_PAYMENTS", "CLEAR")
+    clear = fill(lift, **{"poster id": c.ids["poster"]})
+    cleared = await c.raw(clear, None, "admin")
+    assert not cleared["data"]["takeRiskAction"]["restrictions"]["paymentsRestricted"], cleared
+    opened = await c.op("PublishBounty", {"input": {**publish, "idempotencyKey": key()}}, "poster")
+    assert opened["bounty"]["status"] == "OPEN", opened
+    suspended = await c.paste(12, "admin", **{"carla id": c.ids["carla"]})
+    assert suspended["data"]["setUserStatus"]["user"]["status"] == "SUSPENDED", suspended
+    assert code_of(await c.raw(document("Viewer"), None, "carla")) == "UNAUTHENTICATED"
+    credentials = {"email": "carla@demo.bountyexpo.dev", "password": PASSWORD}
+    refused = await c.op("SignIn", {"input": credentials})
+    assert refused["code"] == "ACCOUNT_SUSPENDED", refused
+    restore = c.staff[12].replace("SUSPENDED", "ACTIVE")
+    restored = await c.raw(fill(restore, **{"carla id": c.ids["carla"]}), None, "admin")
+    assert restored["data"]["setUserStatus"]["user"]["status"] == "ACTIVE", restored
+    await c.sign_in("carla")
+
+
+STEPS = (
+    authentication,
+    profile,
+    bounty_creation,
+    applications,
+    payments,
+    messaging,
+    notifications,
+    staff,
+)
+
+
+async def run(send: Send, reuse_grace_seconds: float = 0) -> Checklist:
+    checklist = Checklist(send, reuse_grace_seconds)
+    for step in STEPS:
+        await step(checklist)
+    return checklist
+
+
+if __name__ == "__main__":
+    import sys
+
+    import httpx
+
+    async def main(url: str) -> None:
+        async with httpx.AsyncClient(timeout=30) as client:
+
+            async def send(query: str, variables: dict[str, Any], token: str | None) -> Any:
+                headers = {"authorization": f"Bearer {token}"} if token else {}
+                body = {"query": query, "variables": variables}
+                return (await client.post(url, json=body, headers=headers)).json()
+
+            await run(send, reuse_grace_seconds=10)
+        print("checklist: every step as the guide says")
+
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000/graphql"))

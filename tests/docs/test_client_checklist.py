@@ -1,0 +1,57 @@
+"""docs/CLIENT.md's testing checklist, step by step, against the seeded demo data: the documents
+of clients/operations/ and the staff documents pasted in the guide, sent as GraphiQL sends them
+through the real ASGI app (with its embedded worker, as `python3 dev.py run` has), asserting the
+outcomes the guide promises. The steps live in tests/docs/checklist.py, which also runs against
+a live gateway."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from starlette.applications import Starlette
+
+from app.db.engine import SessionFactory
+from app.main import create_app
+from services.demo_bounties import seed_demo_bounties
+from services.payments.interface import payments_for
+from services.seed import seed_demo_data
+from tests.conftest import make_settings
+from tests.docs import checklist
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest_asyncio.fixture
+async def demo_app(database_url: str, session_factory: SessionFactory) -> AsyncIterator[Starlette]:
+    # What `python3 dev.py run` has: the demo data and a worker in the process. No reuse grace
+    # for refresh tokens, so step 1.3's refusal needs no 10-second wait.
+    settings = make_settings(
+        database_url=database_url, worker_embedded=True, refresh_reuse_grace_seconds=0
+    )
+    async with session_factory() as session, session.begin():
+        await seed_demo_data(session)
+    await seed_demo_bounties(session_factory, payments_for(settings))
+    application = create_app(settings, database_url=database_url)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_the_checklist_runs_as_the_guide_says(demo_app: Starlette) -> None:
+    transport = httpx.ASGITransport(demo_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+
+        async def send(query: str, variables: dict[str, Any], token: str | None) -> Any:
+            headers = {"authorization": f"Bearer {token}"} if token else {}
+            response = await client.post(
+                "/graphql", json={"query": query, "variables": variables}, headers=headers
+            )
+            return response.json()
+
+        done = await checklist.run(send)
+    # Every app document but the subscriptions and the uploads ran (those: the e2e clients).
+    assert {"staff"} <= {step.__name__ for step in checklist.STEPS}
+    assert len(done.staff) == 13
