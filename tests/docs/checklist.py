@@ -10,6 +10,8 @@ mutations that feed them run here."""
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,12 +22,37 @@ ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ROOT / "clients" / "operations"
 GUIDE = ROOT / "docs" / "CLIENT.md"
 PASSWORD = "bountyexpo-demo-2026"  # the README's and the guide's
-Send = Callable[[str, dict[str, Any], str | None], Awaitable[dict[str, Any]]]
+Upload = tuple[str, bytes, str]  # filename, content, content type
+# (query, variables, bearer token, files by variable name: sent as a multipart request)
+Send = Callable[[str, dict[str, Any], str | None, dict[str, Upload]], Awaitable[dict[str, Any]]]
+
+
+USED: set[str] = set()
 
 
 def document(name: str) -> str:
     (path,) = OPERATIONS.glob(f"*/{name}.graphql")
+    USED.add(name)
     return path.read_text()
+
+
+def png(width: int = 64, height: int = 48) -> Upload:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 120, 40)).save(buffer, format="PNG")
+    return ("photo.png", buffer.getvalue(), "image/png")
+
+
+def multipart(query: str, variables: dict[str, Any], files: dict[str, Upload]) -> dict[str, Any]:
+    """httpx's `data` and `files` for the GraphQL multipart request spec (what `curl -F` sends)."""
+    operations = {"query": query, "variables": {**variables, **dict.fromkeys(files)}}
+    names = list(files)
+    mapping = {str(i): [f"variables.{name}"] for i, name in enumerate(names)}
+    return {
+        "data": {"operations": json.dumps(operations), "map": json.dumps(mapping)},
+        "files": {str(i): files[name] for i, name in enumerate(names)},
+    }
 
 
 def staff_documents() -> list[str]:
@@ -54,16 +81,24 @@ class Checklist:
         self.staff = staff_documents()
 
     async def raw(
-        self, query: str, variables: dict[str, Any] | None = None, as_: str | None = None
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        as_: str | None = None,
+        files: dict[str, Upload] | None = None,
     ) -> dict[str, Any]:
         token = self.tokens[as_] if as_ else None
-        return await self.send(query, variables or {}, token)
+        return await self.send(query, variables or {}, token, files or {})
 
     async def op(
-        self, name: str, variables: dict[str, Any] | None = None, as_: str | None = None
+        self,
+        name: str,
+        variables: dict[str, Any] | None = None,
+        as_: str | None = None,
+        files: dict[str, Upload] | None = None,
     ) -> Any:
         """Run a document of clients/operations/; its data's one root field."""
-        body = await self.raw(document(name), variables, as_)
+        body = await self.raw(document(name), variables, as_, files)
         assert "errors" not in body, (name, body)
         (value,) = body["data"].values()
         return value
@@ -148,6 +183,8 @@ async def profile(c: Checklist) -> None:
         "UpdateProfile", {"input": {"bio": "Handy.", "skills": ["plumbing"]}}, "hunter"
     )
     assert updated["__typename"] == "UpdateProfileSuccess", updated
+    avatar = await c.op("UploadAvatar", None, "hunter", {"file": png()})
+    assert avatar["user"]["avatarUrl"].startswith("http"), avatar
     other = await c.op("Profile", {"id": c.ids["poster"]}, "hunter")
     assert other["displayName"] == "Priya Poster"
 
@@ -175,6 +212,10 @@ async def bounty_creation(c: Checklist) -> None:
         "UpdateBounty", {"input": {"bountyId": bounty_id, "title": "Hang four shelves"}}, "poster"
     )
     assert updated["bounty"]["title"] == "Hang four shelves", updated
+    image = await c.op("AddBountyImage", {"bountyId": bounty_id}, "poster", {"file": png()})
+    assert image["image"]["width"] == 64, image
+    removed = await c.op("RemoveBountyImage", {"imageId": image["image"]["id"]}, "poster")
+    assert removed["__typename"] == "BountyImageSuccess", removed
     cards = await c.op("PaymentMethods", None, "poster")
     publish = {
         "input": {"bountyId": bounty_id, "idempotencyKey": key(), "paymentMethodId": cards[0]["id"]}
@@ -223,12 +264,20 @@ async def applications(c: Checklist) -> None:
     assert applied["__typename"] == "ApplicationSuccess", applied
     mine = await c.op("MyApplications", None, "hunter")
     assert any(edge["node"]["bounty"]["id"] == bounty_id for edge in mine["edges"]), mine
+    also = {"input": {"bountyId": bounty_id, "message": "I have a drill."}}
+    assert (await c.op("ApplyToBounty", also, "carla"))["__typename"] == "ApplicationSuccess"
     as_poster = await c.op("Bounty", {"id": bounty_id}, "poster")
-    (application,) = as_poster["applications"]
-    accepted = await c.op(
-        "AcceptApplication", {"input": {"applicationId": application["id"]}}, "poster"
+    by = {a["hunter"]["id"]: a["id"] for a in as_poster["applications"]}
+    assert set(by) == {c.ids["hunter"], c.ids["carla"]}, as_poster
+    rejected = await c.op(
+        "RejectApplication", {"input": {"applicationId": by[c.ids["carla"]]}}, "poster"
     )
-    assert accepted["__typename"] == "ApplicationSuccess", accepted
+    assert rejected["application"]["status"] == "REJECTED", rejected
+    accepted = await c.op(
+        "AcceptApplication", {"input": {"applicationId": by[c.ids["hunter"]]}}, "poster"
+    )
+    assert accepted["application"]["status"] == "ACCEPTED", accepted
+    assert accepted["bounty"]["status"] == "ASSIGNED", accepted
     submitted = await c.op(
         "SubmitWork", {"input": {"bountyId": bounty_id, "note": "Done."}}, "hunter"
     )
@@ -433,8 +482,14 @@ if __name__ == "__main__":
     async def main(url: str) -> None:
         async with httpx.AsyncClient(timeout=30) as client:
 
-            async def send(query: str, variables: dict[str, Any], token: str | None) -> Any:
+            async def send(
+                query: str, variables: dict[str, Any], token: str | None, files: dict[str, Upload]
+            ) -> Any:
                 headers = {"authorization": f"Bearer {token}"} if token else {}
+                if files:
+                    headers["apollo-require-preflight"] = "true"
+                    parts = multipart(query, variables, files)
+                    return (await client.post(url, headers=headers, **parts)).json()
                 body = {"query": query, "variables": variables}
                 return (await client.post(url, json=body, headers=headers)).json()
 
