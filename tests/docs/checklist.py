@@ -373,7 +373,26 @@ async def notifications(c: Checklist) -> None:
             for edge in page["edges"]
         )
 
-    listed = await c.eventually("Notifications", None, "hunter", accepted)
+    await c.eventually("Notifications", None, "hunter", accepted)
+    # Step 7.3's trigger: the poster approves the demo's submitted bounty.
+    mine = await c.op("MyBounties", {"status": ["SUBMITTED"]}, "poster")
+    (flat,) = [
+        edge["node"]["id"]
+        for edge in mine["edges"]
+        if edge["node"]["title"] == "Photograph a flat for a rental listing"
+    ]
+    approve = {"input": {"bountyId": flat, "idempotencyKey": key()}}
+    assert (await c.op("ApproveCompletion", approve, "poster"))["bounty"]["status"] == "COMPLETED"
+
+    def released(page: Any) -> bool:
+        about = {
+            edge["node"]["type"]
+            for edge in page["edges"]
+            if "Photograph a flat" in edge["node"]["body"]
+        }
+        return about >= {"BOUNTY_COMPLETED", "PAYMENT_RELEASED"}
+
+    listed = await c.eventually("Notifications", None, "hunter", released)
     unread = await c.op("UnreadNotificationCount", None, "hunter")
     assert unread >= 1
     first = listed["edges"][0]["node"]["id"]
