@@ -3,18 +3,21 @@ staff documents step 8 pastes), in the checklist's order, as the demo accounts, 
 outcomes the guide promises. `tests/docs/test_client_checklist.py` runs it against the seeded
 demo data through the ASGI app; `python -m tests.docs.checklist URL` runs it against a gateway
 started with `python3 dev.py run` (a fresh `var/`: it changes the demo data as GraphiQL would).
-
-Subscriptions (the other browser tab of the guide) are covered by the end-to-end clients; the
-mutations that feed them run here."""
+The guide's second browser tab is a graphql-transport-ws socket (`Checklist.tab`), signed in as
+GraphiQL signs its socket in, so the subscription documents run too."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import itertools
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,8 @@ Upload = tuple[str, bytes, str]  # filename, content, content type
 Send = Callable[[str, dict[str, Any], str | None, dict[str, Upload]], Awaitable[dict[str, Any]]]
 
 
+# A WebSocket to /graphql speaking graphql-transport-ws (httpx-ws's session).
+OpenSocket = Callable[[], AbstractAsyncContextManager[Any]]
 USED: set[str] = set()
 
 
@@ -70,11 +75,69 @@ def fill(staff: str, **values: str) -> str:
     return staff
 
 
+class Tab:
+    """The guide's other browser tab: GraphiQL's socket, signed in, with its subscriptions."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.events: dict[str, list[Any]] = defaultdict(list)
+        self.ids = itertools.count(1)
+
+    async def subscribe(self, name: str, variables: dict[str, Any]) -> str:
+        operation = str(next(self.ids))
+        payload = {"query": document(name), "variables": variables}
+        await self.ws.send_json({"type": "subscribe", "id": operation, "payload": payload})
+        return operation
+
+    async def _receive(self, within: float) -> dict[str, Any] | None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                while True:
+                    message: dict[str, Any] = await self.ws.receive_json()
+                    if message.get("type") == "ping":
+                        await self.ws.send_json({"type": "pong"})
+                    elif message.get("type") != "pong":
+                        return message
+        return None
+
+    async def until(
+        self,
+        operation: str,
+        check: Callable[[Any], bool],
+        trigger: Callable[[int], Awaitable[None]] | None = None,
+        *,
+        attempts: int = 20,
+        within: float = 0.5,
+    ) -> Any:
+        """The first event of `operation` that passes `check`, running `trigger` (the other
+        tab's action) again while none arrives: a live-only subscription hears nothing sent
+        before the gateway registered it, and graphql-transport-ws does not say when that is."""
+        loop = asyncio.get_running_loop()
+        for attempt in range(attempts):
+            if trigger is not None:
+                await trigger(attempt)
+            end = loop.time() + within
+            while True:
+                while self.events[operation]:
+                    event = self.events[operation].pop(0)
+                    if check(event):
+                        return event
+                left = end - loop.time()
+                message = await self._receive(left) if left > 0 else None
+                if message is None:
+                    break
+                assert message.get("type") == "next", message
+                assert "errors" not in message["payload"], message
+                self.events[message["id"]].append(message["payload"]["data"])
+        raise AssertionError(f"no such event on subscription {operation}: {self.events}")
+
+
 class Checklist:
     """Sends documents as GraphiQL would: a POST with the headers editor's bearer token."""
 
-    def __init__(self, send: Send, reuse_grace_seconds: float = 0) -> None:
+    def __init__(self, send: Send, open_socket: OpenSocket, reuse_grace_seconds: float = 0) -> None:
         self.send = send
+        self.open_socket = open_socket
         self.reuse_grace_seconds = reuse_grace_seconds
         self.tokens: dict[str, str] = {}
         self.ids: dict[str, str] = {}
@@ -102,6 +165,15 @@ class Checklist:
         assert "errors" not in body, (name, body)
         (value,) = body["data"].values()
         return value
+
+    @contextlib.asynccontextmanager
+    async def tab(self, who: str) -> AsyncIterator[Tab]:
+        """A second tab signed in as `who`: the headers editor's token in connection_init."""
+        async with self.open_socket() as ws:
+            payload = {"authorization": f"Bearer {self.tokens[who]}"}
+            await ws.send_json({"type": "connection_init", "payload": payload})
+            assert (await ws.receive_json())["type"] == "connection_ack"
+            yield Tab(ws)
 
     async def after_reuse_grace(self) -> None:
         if self.reuse_grace_seconds:
@@ -226,6 +298,21 @@ async def bounty_creation(c: Checklist) -> None:
     assert first == again
     mine = await c.op("MyBounties", None, "poster")
     assert bounty_id in [edge["node"]["id"] for edge in mine["edges"]]
+    async with c.tab("hunter") as tab:
+        watched = await tab.subscribe("BountyUpdated", {"id": bounty_id})
+
+        async def edit(attempt: int) -> None:
+            change = {
+                "bountyId": bounty_id,
+                "description": f"Drill, plugs and a level ({attempt}).",
+            }
+            edited = await c.op("UpdateBounty", {"input": change}, "poster")
+            assert edited["__typename"] == "BountySuccess", edited
+
+        event = await tab.until(
+            watched, lambda e: e["bountyUpdated"]["bounty"]["id"] == bounty_id, edit
+        )
+        assert event["bountyUpdated"]["bounty"]["status"] == "OPEN", event  # an edit: no status
     # Without a saved card: the PaymentSheet's parameters, the bounty waiting for the sheet.
     draft = await c.op(
         "CreateBounty",
@@ -332,22 +419,47 @@ async def messaging(c: Checklist) -> None:
     )
     assert started["__typename"] == "StartConversationSuccess", started
     conversation = started["conversation"]["id"]
-    typing = await c.op("SetTyping", {"conversationId": conversation}, "poster")
-    assert typing["__typename"] == "SetTypingSuccess", typing
-    sent = await c.op(
-        "SendMessage",
-        {"input": {"conversationId": conversation, "body": "Hi!", "clientMessageId": key()}},
-        "poster",
-    )
-    assert sent["__typename"] == "SendMessageSuccess", sent
-    listed = await c.op("Conversations", None, "hunter")
-    assert conversation in [edge["node"]["id"] for edge in listed["edges"]]
-    messages = await c.op("Messages", {"conversationId": conversation}, "hunter")
-    assert [edge["node"]["body"] for edge in messages["edges"]] == ["Hi!"]
-    assert (await c.op("UnreadCounts", None, "hunter"))["messages"] >= 1
-    read = {"input": {"conversationId": conversation, "upToMessageId": sent["sent"]["id"]}}
-    marked = await c.op("MarkConversationRead", read, "hunter")
-    assert marked["__typename"] == "MarkConversationReadSuccess", marked
+    on_conversation = {"conversationId": conversation}
+    sent: list[str] = []
+
+    async def set_typing(attempt: int) -> None:
+        typing = await c.op("SetTyping", on_conversation, "poster")
+        assert typing["__typename"] == "SetTypingSuccess", typing
+
+    async def send(attempt: int) -> None:
+        message = {**on_conversation, "body": "Hi!", "clientMessageId": key()}
+        answer = await c.op("SendMessage", {"input": message}, "poster")
+        assert answer["__typename"] == "SendMessageSuccess", answer
+        sent.append(answer["sent"]["id"])
+
+    async with c.tab("hunter") as hunter, c.tab("poster") as poster:
+        added = await hunter.subscribe("MessageAdded", on_conversation)
+        typing = await hunter.subscribe("Typing", on_conversation)
+        counts = await hunter.subscribe("UnreadCountsChanged", {})
+        receipts = await poster.subscribe("MessageRead", on_conversation)
+        await hunter.until(
+            typing, lambda e: e["typing"]["user"]["id"] == c.ids["poster"], set_typing
+        )
+        message = await hunter.until(added, lambda e: e["messageAdded"]["body"] == "Hi!", send)
+        await hunter.until(counts, lambda e: e["unreadCounts"]["messages"] >= 1, send)
+        listed = await c.op("Conversations", None, "hunter")
+        assert conversation in [edge["node"]["id"] for edge in listed["edges"]]
+        messages = await c.op("Messages", on_conversation, "hunter")
+        assert {edge["node"]["body"] for edge in messages["edges"]} == {"Hi!"}
+        assert message["messageAdded"]["id"] in [edge["node"]["id"] for edge in messages["edges"]]
+        assert (await c.op("UnreadCounts", None, "hunter"))["messages"] >= 1
+
+        async def mark_read(attempt: int) -> None:
+            if attempt:
+                await send(attempt)  # a receipt is sent when the read position moves
+            read = {"input": {**on_conversation, "upToMessageId": sent[-1]}}
+            marked = await c.op("MarkConversationRead", read, "hunter")
+            assert marked["__typename"] == "MarkConversationReadSuccess", marked
+
+        receipt = await poster.until(
+            receipts, lambda e: e["messageRead"]["user"]["id"] == c.ids["hunter"], mark_read
+        )
+        assert receipt["messageRead"]["messageId"] == sent[-1], receipt
 
 
 async def notifications(c: Checklist) -> None:
@@ -374,25 +486,28 @@ async def notifications(c: Checklist) -> None:
         )
 
     await c.eventually("Notifications", None, "hunter", accepted)
-    # Step 7.3's trigger: the poster approves the demo's submitted bounty.
+    # Step 7.3: the hunter's tab hears the poster approve the demo's submitted bounty. Resumed
+    # after the newest notification the hunter has: nothing is missed, however late it starts.
+    newest = (await c.op("Notifications", None, "hunter"))["edges"][0]["node"]["id"]
     mine = await c.op("MyBounties", {"status": ["SUBMITTED"]}, "poster")
     (flat,) = [
         edge["node"]["id"]
         for edge in mine["edges"]
         if edge["node"]["title"] == "Photograph a flat for a rental listing"
     ]
-    approve = {"input": {"bountyId": flat, "idempotencyKey": key()}}
-    assert (await c.op("ApproveCompletion", approve, "poster"))["bounty"]["status"] == "COMPLETED"
+    heard: set[str] = set()
 
-    def released(page: Any) -> bool:
-        about = {
-            edge["node"]["type"]
-            for edge in page["edges"]
-            if "Photograph a flat" in edge["node"]["body"]
-        }
-        return about >= {"BOUNTY_COMPLETED", "PAYMENT_RELEASED"}
+    def hear(event: Any) -> bool:
+        heard.add(event["notificationAdded"]["type"])
+        return heard >= {"BOUNTY_COMPLETED", "PAYMENT_RELEASED"}
 
-    listed = await c.eventually("Notifications", None, "hunter", released)
+    async with c.tab("hunter") as tab:
+        live = await tab.subscribe("NotificationAdded", {"after": newest})
+        approve = {"input": {"bountyId": flat, "idempotencyKey": key()}}
+        approved = await c.op("ApproveCompletion", approve, "poster")
+        assert approved["bounty"]["status"] == "COMPLETED", approved
+        await tab.until(live, hear, attempts=1, within=15)
+    listed = await c.op("Notifications", None, "hunter")
     unread = await c.op("UnreadNotificationCount", None, "hunter")
     assert unread >= 1
     first = listed["edges"][0]["node"]["id"]
@@ -486,8 +601,8 @@ STEPS = (
 )
 
 
-async def run(send: Send, reuse_grace_seconds: float = 0) -> Checklist:
-    checklist = Checklist(send, reuse_grace_seconds)
+async def run(send: Send, open_socket: OpenSocket, reuse_grace_seconds: float = 0) -> Checklist:
+    checklist = Checklist(send, open_socket, reuse_grace_seconds)
     for step in STEPS:
         await step(checklist)
     return checklist
@@ -497,9 +612,14 @@ if __name__ == "__main__":
     import sys
 
     import httpx
+    from httpx_ws import aconnect_ws
 
     async def main(url: str) -> None:
         async with httpx.AsyncClient(timeout=30) as client:
+
+            def open_socket() -> AbstractAsyncContextManager[Any]:
+                ws_url = url.replace("http", "ws", 1)
+                return aconnect_ws(ws_url, client, subprotocols=["graphql-transport-ws"])
 
             async def send(
                 query: str, variables: dict[str, Any], token: str | None, files: dict[str, Upload]
@@ -512,7 +632,7 @@ if __name__ == "__main__":
                 body = {"query": query, "variables": variables}
                 return (await client.post(url, json=body, headers=headers)).json()
 
-            await run(send, reuse_grace_seconds=10)
+            await run(send, open_socket, reuse_grace_seconds=10)
         print("checklist: every step as the guide says")
 
     asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000/graphql"))
