@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # The platform's share of a released reward, in basis points (1000 = 10%), recorded on each
     # bounty when it is funded.
     platform_fee_bps: int = Field(default=1000, ge=0, le=5000)
+    # A charge still waiting for the payer (sheet never completed, 3-D Secure abandoned) after
+    # this long is cancelled and its bounty returns to DRAFT (`payments.expire_funding`).
+    funding_timeout_minutes: int = Field(default=60, ge=1, le=10_080)
 
     # None means "on outside production".
     graphiql: bool | None = None
@@ -167,7 +170,7 @@ class Settings(BaseSettings):
     rate_limits: bool = True
     rate_limit_ip_per_15min: int = Field(default=1_000, ge=1)
     rate_limit_auth_per_15min: int = Field(default=5, ge=1)
-    rate_limit_user_per_minute: int = Field(default=60, ge=1)
+    rate_limit_user_per_minute: int = Field(default=600, ge=1)
     rate_limit_cost_unit: int = Field(default=100, ge=1)
     rate_limit_payments_per_minute: int = Field(default=10, ge=1)
     rate_limit_events_per_minute: int = Field(default=120, ge=1)

@@ -38,6 +38,7 @@ from services.analytics import rollups
 from tests import databases
 
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
+SERVER_EVENTS = 500_000  # bounty events over the dashboard's 90 days (5 per bounty of 100k)
 LUA = """
 wrk.method = "POST"
 wrk.body = [[%s]]
@@ -177,6 +178,32 @@ async def _seed_rollups(url: str, days: int) -> None:
             records=rows,
             columns=["metric", "granularity", "bucket_start", "dimension", "value"],
         )
+        # The server-side bounty events the dashboard counts active posters and hunters from:
+        # SERVER_EVENTS spread over the same days, among the data set's users (loaded once).
+        seeded = await connection.fetchval(
+            "SELECT count(*) FROM analytics_events WHERE source = 'SERVER' AND name LIKE 'bounty.%'"
+        )
+        if seeded < SERVER_EVENTS:
+            users = [row[0] for row in await connection.fetch("SELECT id FROM users")]
+            names = [f"bounty.{s}" for s in ("created", "open", "assigned", "submitted")]
+            names.append("bounty.completed")
+            step = timedelta(days=days) / SERVER_EVENTS
+            records = [
+                (
+                    names[i % len(names)],
+                    "SERVER",
+                    rng.choice(users),
+                    "{}",
+                    end - timedelta(days=days) + step * i,
+                )
+                for i in range(SERVER_EVENTS - seeded)
+            ]
+            await connection.copy_records_to_table(
+                "analytics_events",
+                records=records,
+                columns=["name", "source", "user_id", "properties", "received_at"],
+            )
+            await connection.execute("ANALYZE analytics_events")
     finally:
         await connection.close()
 

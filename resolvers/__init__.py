@@ -18,6 +18,7 @@ from resolvers.notifications import (
     NotificationQueries,
     NotificationSubscriptions,
 )
+from resolvers.payment_methods import PaymentMethodMutations, PaymentMethodQueries
 from resolvers.payments import PaymentQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.risk import RiskMutations, RiskQueries
@@ -36,6 +37,7 @@ class Query(
     MessagingQueries,
     NotificationQueries,
     PaymentQueries,
+    PaymentMethodQueries,
     AdminQueries,
     ModerationQueries,
     AnalyticsQueries,
@@ -51,6 +53,7 @@ class Mutation(
     UserMutations,
     JobMutations,
     BountyMutations,
+    PaymentMethodMutations,
     MessagingMutations,
     NotificationMutations,
     AdminMutations,

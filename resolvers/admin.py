@@ -11,6 +11,7 @@ from strawberry import relay
 
 from app.db.models import RiskLevel, Role, UserStatus
 from app.security.permissions import IsAdmin
+from resolvers.lists import bad_input, connection
 from resolvers.mutations import mutate, request_meta, require_viewer, user_uuid
 from schema.admin import (
     AdminDashboard,
@@ -24,16 +25,12 @@ from schema.admin import (
     UpdateSystemSettingSuccess,
 )
 from schema.context import Info
-from schema.errors import BAD_USER_INPUT, ApiError, Result
+from schema.errors import Result
 from schema.pagination import Connection
 from services import system_settings
 from services.admin import audit_log, dashboard, users
 from services.errors import InvalidInput
 from services.unit_of_work import UnitOfWork
-
-
-def _bad_input(error: InvalidInput) -> ApiError:
-    return ApiError(error.message, BAD_USER_INPUT, field=error.field)
 
 
 def _optional_user(global_id: relay.GlobalID | None, field: str) -> uuid.UUID | None:
@@ -58,17 +55,9 @@ class AdminQueries:
         after: str | None = None,
     ) -> Connection[AdminUser]:
         where = users.UserFilter(search=search, role=role, status=status, risk_level=risk_level)
-        try:
-            page = await users.admin_users(
-                info.context.session_factory,
-                require_viewer(info),
-                where=where,
-                first=first,
-                after=after,
-            )
-        except InvalidInput as error:
-            raise _bad_input(error) from error
-        return Connection.from_page(page, AdminUser.from_card)
+        return await connection(
+            info, users.admin_users, AdminUser.from_card, where=where, first=first, after=after
+        )
 
     @strawberry.field(
         description="One user with their history; null for an unknown id. Admins only.",
@@ -100,17 +89,15 @@ class AdminQueries:
             since=given.since,
             until=given.until,
         )
-        try:
-            page = await audit_log.audit_events(
-                info.context.session_factory,
-                require_viewer(info),
-                where=where,
-                first=first,
-                after=after,
-            )
-        except InvalidInput as error:
-            raise _bad_input(error) from error
-        return Connection.from_page(page, AuditEvent.from_row)
+        return await connection(
+            info,
+            audit_log.audit_events,
+            AuditEvent.from_row,
+            counted=False,
+            where=where,
+            first=first,
+            after=after,
+        )
 
     @strawberry.field(
         description="Users, bounties, money and disputes over whole UTC days [from, to), from "
@@ -125,10 +112,10 @@ class AdminQueries:
     ) -> AdminDashboard:
         try:
             found = await dashboard.dashboard(
-                info.context.session_factory, require_viewer(info), since=from_, until=to
+                info.context.reads, require_viewer(info), since=from_, until=to
             )
         except InvalidInput as error:
-            raise _bad_input(error) from error
+            raise bad_input(error) from error
         return AdminDashboard.from_dashboard(found)
 
     @strawberry.field(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
 from app.db.models import Granularity
 from app.security.permissions import IsAdmin, IsAuthenticated
 from app.security.rate_limits import limit_request
-from resolvers.mutations import mutate, require_viewer, user_uuid
+from resolvers.lists import bad_input, connection
+from resolvers.mutations import require_viewer, user_uuid
 from schema.analytics import (
     AnalyticsEvent,
     AnalyticsEventFilter,
@@ -21,18 +22,13 @@ from schema.analytics import (
     TrackEventsSuccess,
 )
 from schema.context import Info
-from schema.errors import BAD_USER_INPUT, ApiError, Result
+from schema.errors import Result, user_error
 from schema.pagination import Connection
 from services import system_settings
 from services.analytics import events as event_log
 from services.analytics import metrics
 from services.analytics.metrics import Metric
-from services.errors import InvalidInput
-from services.unit_of_work import UnitOfWork
-
-
-def _bad_input(error: InvalidInput) -> ApiError:
-    return ApiError(error.message, BAD_USER_INPUT, field=error.field)
+from services.errors import DomainError, InvalidInput
 
 
 @strawberry.type
@@ -59,7 +55,7 @@ class AnalyticsQueries:
                 granularity=granularity,
             )
         except InvalidInput as error:
-            raise _bad_input(error) from error
+            raise bad_input(error) from error
         return AnalyticsSeries.from_series(series)
 
     @strawberry.field(
@@ -78,7 +74,7 @@ class AnalyticsQueries:
                 info.context.session_factory, require_viewer(info), since=from_, until=to
             )
         except InvalidInput as error:
-            raise _bad_input(error) from error
+            raise bad_input(error) from error
         return AnalyticsFunnel(
             created=found.created,
             funded=found.funded,
@@ -105,17 +101,15 @@ class AnalyticsQueries:
             since=given.since,
             until=given.until,
         )
-        try:
-            page = await event_log.analytics_events(
-                info.context.session_factory,
-                require_viewer(info),
-                where=where,
-                first=first,
-                after=after,
-            )
-        except InvalidInput as error:
-            raise _bad_input(error) from error
-        return Connection.from_page(page, AnalyticsEvent.from_row)
+        return await connection(
+            info,
+            event_log.analytics_events,
+            AnalyticsEvent.from_row,
+            counted=False,
+            where=where,
+            first=first,
+            after=after,
+        )
 
 
 @strawberry.type
@@ -133,24 +127,18 @@ class AnalyticsMutations:
     ) -> Result[TrackEventsSuccess]:
         viewer = require_viewer(info)
         await limit_request(info.context, "events", str(viewer.user_id))
-        batch = [
-            event_log.TrackedEvent(
-                name=event.name,
-                properties=_properties(event.properties),
-                client_at=event.client_timestamp,
-            )
-            for event in events
-        ]
         enabled = await system_settings.value_of(
             info.context.session_factory, "analytics.ingest_enabled"
         )
-
-        async def run(work: UnitOfWork) -> TrackEventsSuccess:
-            accepted = await event_log.track_events(work, viewer, events=batch, enabled=enabled)
-            return TrackEventsSuccess(accepted=accepted)
-
-        return await mutate(info, run)
-
-
-def _properties(value: Any) -> Any:
-    return {} if value is None else value
+        batch = [
+            event_log.TrackedEvent(event.name, event.properties, event.client_timestamp)
+            for event in events
+        ]
+        try:
+            # One INSERT, atomic by itself: on an autocommit session (no BEGIN/COMMIT).
+            accepted = await event_log.track_events(
+                info.context.reads, viewer, events=batch, enabled=enabled
+            )
+        except DomainError as error:
+            return user_error(error)
+        return TrackEventsSuccess(accepted=accepted)

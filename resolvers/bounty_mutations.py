@@ -364,7 +364,8 @@ class BountyMutations:
         return await _bounty_result(info, run)
 
     @strawberry.mutation(
-        description="Moderators: pay the hunter or refund the poster.",
+        description="Moderators: pay the hunter, refund the poster, or split the held funds "
+        "between them (SPLIT with `split`).",
         permission_classes=[IsStaff],
         graphql_type=results.ResolveDisputeResult,
     )
@@ -374,11 +375,13 @@ class BountyMutations:
         viewer, payments = await money_mover(info)
         bounty_id = node_uuid(input.bounty_id, "Bounty", field="input.bountyId")
         outcome = delivery.DisputeOutcome(input.outcome.value)
+        given = input.split
+        split = (given.hunter_amount, given.poster_amount) if given is not None else None
 
         async def run(work: UnitOfWork) -> uuid.UUID:
             return await delivery.resolve_dispute(
                 work, viewer, payments=payments, bounty_id=bounty_id, outcome=outcome,
-                note=input.note, key=input.idempotency_key,
+                note=input.note, key=input.idempotency_key, split=split,
             )  # fmt: skip
 
         return await _bounty_result(info, run)

@@ -9,9 +9,10 @@ from strawberry import relay
 
 from app.db.models import ReportStatus
 from app.security.permissions import IsAuthenticated, IsStaff
+from resolvers.lists import connection
 from resolvers.mutations import identity_of, mutate, node_uuid, request_meta, require_viewer
 from schema.context import Info
-from schema.errors import BAD_USER_INPUT, ApiError, Result
+from schema.errors import Result
 from schema.moderation import (
     TARGET_TYPES,
     ContentReport,
@@ -23,7 +24,6 @@ from schema.moderation import (
     ResolveReportSuccess,
 )
 from schema.pagination import Connection
-from services.errors import InvalidInput
 from services.moderation import reports, resolution
 from services.unit_of_work import UnitOfWork
 
@@ -41,17 +41,14 @@ class ModerationQueries:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[ContentReport]:
-        try:
-            page = await reports.review_queue(
-                info.context.session_factory,
-                require_viewer(info),
-                status=status,
-                first=first,
-                after=after,
-            )
-        except InvalidInput as error:
-            raise ApiError(error.message, BAD_USER_INPUT, field=error.field) from error
-        return Connection.from_page(page, ContentReport.from_row)
+        return await connection(
+            info,
+            reports.review_queue,
+            ContentReport.from_row,
+            status=status,
+            first=first,
+            after=after,
+        )
 
 
 def _report_uuid(global_id: relay.GlobalID) -> uuid.UUID:

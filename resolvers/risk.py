@@ -7,6 +7,7 @@ from strawberry import relay
 
 from app.db.models import RiskLevel, WorkflowStatus
 from app.security.permissions import IsAdmin
+from resolvers.lists import connection
 from resolvers.mutations import (
     identity_of,
     mutate,
@@ -16,7 +17,7 @@ from resolvers.mutations import (
     user_uuid,
 )
 from schema.context import Info
-from schema.errors import BAD_USER_INPUT, ApiError, Result
+from schema.errors import Result
 from schema.pagination import Connection
 from schema.risk import (
     CategoryPolicyEntry,
@@ -35,7 +36,7 @@ from schema.risk import (
     TakeRiskActionResult,
     TakeRiskActionSuccess,
 )
-from services.errors import InvalidInput, NotFound
+from services.errors import NotFound
 from services.risk import actions, assessments, categories, remediation
 from services.unit_of_work import UnitOfWork
 
@@ -68,17 +69,14 @@ class RiskQueries:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[RiskAssessment]:
-        try:
-            page = await assessments.risk_assessments(
-                info.context.session_factory,
-                require_viewer(info),
-                level=level,
-                first=first,
-                after=after,
-            )
-        except InvalidInput as error:
-            raise ApiError(error.message, BAD_USER_INPUT, field=error.field) from error
-        return Connection.from_page(page, RiskAssessment.from_row)
+        return await connection(
+            info,
+            assessments.risk_assessments,
+            RiskAssessment.from_row,
+            level=level,
+            first=first,
+            after=after,
+        )
 
     @strawberry.field(
         description="Every bounty category with its policy. Admins only.",
@@ -101,17 +99,14 @@ class RiskQueries:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[RemediationWorkflow]:
-        try:
-            page = await remediation.remediation_workflows(
-                info.context.session_factory,
-                require_viewer(info),
-                status=status,
-                first=first,
-                after=after,
-            )
-        except InvalidInput as error:
-            raise ApiError(error.message, BAD_USER_INPUT, field=error.field) from error
-        return Connection.from_page(page, RemediationWorkflow.from_card)
+        return await connection(
+            info,
+            remediation.remediation_workflows,
+            RemediationWorkflow.from_card,
+            status=status,
+            first=first,
+            after=after,
+        )
 
 
 @strawberry.type

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Self, cast
+from typing import Annotated, Any, Self, cast
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
+from strawberry.types.base import get_object_definition
 
 from app.db.models import AnalyticsEvent as EventRow
 from app.db.models import EventSource, Granularity
@@ -32,6 +34,22 @@ class TrackEventInput:
     client_timestamp: datetime | None = strawberry.field(
         default=None, description="When it happened on the device (within the last 7 days)."
     )
+
+
+def _event_from_input(
+    cls: type[TrackEventInput], value: Mapping[str, Any], context: Any
+) -> TrackEventInput:
+    """A `TrackEventInput` straight from graphql-core's coerced value, whose fields already
+    have their Python types (the JSON scalar's object, the DateTime's datetime): strawberry's
+    own per-field conversion cost about 25 µs an event, most of a 50-event batch's CPU."""
+    return cls(
+        name=value["name"],
+        properties=value.get("properties"),
+        client_timestamp=value.get("clientTimestamp"),
+    )
+
+
+get_object_definition(TrackEventInput, strict=True).from_input = _event_from_input
 
 
 @strawberry.type(description="The events were stored (or, with ingest switched off, dropped).")

@@ -24,6 +24,7 @@ class BountySort(Enum):
 class DisputeOutcome(Enum):
     RELEASE_TO_HUNTER = "RELEASE_TO_HUNTER"
     REFUND_POSTER = "REFUND_POSTER"
+    SPLIT = "SPLIT"
 
 
 @strawberry.input(description="A point and a radius: bounties within it (great-circle distance).")
@@ -157,6 +158,18 @@ class ResolveDisputeInput:
     outcome: DisputeOutcome
     note: str
     idempotency_key: str
+    split: DisputeSplitInput | None = strawberry.field(
+        default=None, description="With outcome SPLIT (and only then): how the held funds part."
+    )
+
+
+@strawberry.input(
+    description="How a SPLIT shares the held funds (minor units): the two amounts sum to exactly "
+    "what the bounty holds. The hunter's part pays the platform fee recorded at funding."
+)
+class DisputeSplitInput:
+    hunter_amount: int
+    poster_amount: int
 
 
 @strawberry.input

@@ -51,7 +51,8 @@ class Context:
 
     @property
     def reads(self) -> SessionFactory:
-        """Sessions for statements that only read."""
+        """Autocommit sessions: for statements that only read, and for a write that is one
+        statement, atomic by itself (`trackEvents`' INSERT): no BEGIN/COMMIT round trips."""
         return self.read_session_factory or self.session_factory
 
     def media_url(self, key: str) -> str:

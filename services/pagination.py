@@ -1,13 +1,17 @@
-"""Keyset pagination: opaque cursors over a sort key, stable under concurrent inserts."""
+"""Keyset pagination: opaque cursors over a sort key, stable under concurrent inserts; one page
+(and its total, when asked) in one statement."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import orjson
+from sqlalchemy import ColumnElement, FromClause, Row, Select, func, select
 
+from app.db.engine import SessionFactory
 from services.errors import InvalidInput
 
 T = TypeVar("T")
@@ -57,3 +61,31 @@ class Page(Generic[T]):
             has_previous_page=after is not None,
             total_count=total,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """What a list's `totalCount` counts: its rows under the filter, the cursor left out."""
+
+    source: FromClause
+    conditions: Sequence[ColumnElement[bool]] = ()
+
+
+async def read_page(
+    session_factory: SessionFactory, query: Select[Any], *, total: Counted | None, after: str | None
+) -> tuple[list[Row[Any]], int | None]:
+    """The rows of one page (`query`, already limited) and, when `total` is given, the count of
+    the whole filtered list as a scalar subquery of the same statement (its last column).
+
+    Still one statement a page; only a page past the end (a cursor, no rows) counts apart."""
+    if total is None:
+        async with session_factory() as session:
+            return list((await session.execute(query)).all()), None
+    count = select(func.count()).select_from(total.source).where(*total.conditions)
+    async with session_factory() as session:
+        rows = list((await session.execute(query.add_columns(count.scalar_subquery()))).all())
+        if rows:
+            return rows, int(rows[0][-1])
+        if after is None:
+            return rows, 0
+        return rows, int(await session.scalar(count) or 0)

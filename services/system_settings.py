@@ -180,6 +180,15 @@ async def current(session_factory: SessionFactory) -> Mapping[str, SettingValue]
     return values
 
 
+async def current_in(session: AsyncSession) -> Mapping[str, SettingValue]:
+    """`current`, read on a session the caller has open (inside its transaction)."""
+    values = cache.fresh()
+    if values is None:
+        values = await _load(session)
+        cache.store(values)
+    return values
+
+
 async def value_of(session_factory: SessionFactory, key: str) -> Any:
     return (await current(session_factory))[key].value
 

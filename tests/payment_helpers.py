@@ -10,6 +10,7 @@ from app.db.engine import SessionFactory
 from app.settings import Settings
 from services.payments.interface import payments_for
 from services.payments.sandbox import SandboxPaymentProvider
+from workers import payment_methods as method_jobs
 from workers import payments as payment_jobs
 from workers.registry import JobRun
 
@@ -37,7 +38,7 @@ async def run_payment_jobs(session_factory: SessionFactory, settings: Settings) 
         if not rows:
             return ran
         for job_id, entrypoint, payload in sorted(rows):
-            spec = payment_jobs.jobs.jobs[entrypoint]
+            spec = {**payment_jobs.jobs.jobs, **method_jobs.jobs.jobs}[entrypoint]
             run = JobRun(
                 id=job_id, entrypoint=entrypoint, attempt=1, payload=orjson.loads(payload),
                 session_factory=session_factory, settings=settings,

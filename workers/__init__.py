@@ -16,6 +16,7 @@ DOMAIN_MODULES = (
     "workers.analytics",
     "workers.risk",
     "workers.payments",
+    "workers.payment_methods",
 )
 
 

@@ -3,13 +3,15 @@
 Users total is the last DAY rollup's count in the range. Flows over the range (new users,
 bounties entering each status, GMV, platform revenue, payouts, the dispute rate) are sums of
 DAY rollups; held funds are the ledger's HELD balances now; active posters and hunters are
-distinct users of a few server-side events in the range (their (name, id) index and the BRIN
-index on `received_at` bound that read to the range).
+distinct users of a few server-side events in the range, read from the partial index on
+(name, received_at) of server-side events alone (migration 0015) and hashed, not sorted.
+Those counts are kept in process for ranges that closed over an hour ago: events are
+append-only on the server's clock, so such a range's counts never change.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,6 +19,7 @@ from sqlalchemy import text
 
 from app.db.engine import SessionFactory
 from app.db.models import Granularity
+from app.db.models.base import utcnow
 from services.admin.users import require_admin
 from services.analytics import rollups
 from services.errors import InvalidInput
@@ -48,7 +51,7 @@ class Dashboard:
 
 
 # One statement: every figure, each from its rollups or its small table.
-_DASHBOARD = text("""
+_FIGURES = """
 SELECT 'rollup' AS part, metric AS name, dimension, sum(value)::bigint AS value
 FROM analytics_rollups
 WHERE granularity = 'DAY' AND bucket_start >= CAST(:since AS timestamptz)
@@ -65,21 +68,60 @@ SELECT 'users', 'users', '', (
       AND bucket_start < CAST(:until AS timestamptz)
     ORDER BY bucket_start DESC LIMIT 1
 )
+"""
+# Distinct users of the range's server-side events (the partial index of migration 0015, read
+# alone, hashed): the one part that grows with the range's activity.
+_ACTIVE = """
 UNION ALL
-SELECT 'active', 'posters', '', count(DISTINCT user_id) FROM analytics_events
-WHERE received_at >= CAST(:since AS timestamptz) AND received_at < CAST(:until AS timestamptz)
-  AND name IN ('bounty.created', 'bounty.open', 'bounty.completed')
+SELECT 'active', 'posters', '', count(*) FROM (
+    SELECT DISTINCT user_id FROM analytics_events
+    WHERE source = 'SERVER' AND name IN ('bounty.created', 'bounty.open', 'bounty.completed')
+      AND received_at >= CAST(:since AS timestamptz)
+      AND received_at < CAST(:until AS timestamptz) AND user_id IS NOT NULL
+) AS posters
 UNION ALL
-SELECT 'active', 'hunters', '', count(DISTINCT user_id) FROM analytics_events
-WHERE received_at >= CAST(:since AS timestamptz) AND received_at < CAST(:until AS timestamptz)
-  AND name IN ('bounty.submitted')
-""")
+SELECT 'active', 'hunters', '', count(*) FROM (
+    SELECT DISTINCT user_id FROM analytics_events
+    WHERE source = 'SERVER' AND name = 'bounty.submitted'
+      AND received_at >= CAST(:since AS timestamptz)
+      AND received_at < CAST(:until AS timestamptz) AND user_id IS NOT NULL
+) AS hunters
+"""
+_DASHBOARD = text(_FIGURES + _ACTIVE)
+_DASHBOARD_KNOWN_ACTIVE = text(_FIGURES)
+
+# Events are append-only and stamped with the server's clock, so a range that ended before
+# any transaction still open could have stamped its events has fixed active counts: they are
+# kept (exact, not expiring) and only the cheap figures are read again.
+CLOSED_AFTER = timedelta(hours=1)
+_closed_ranges: OrderedDict[tuple[datetime, datetime], tuple[int, int]] = OrderedDict()
+CLOSED_RANGES_KEPT = 256
+
+
+def forget_closed_ranges() -> None:
+    """Drop the kept counts (tests that rebuild the data of a past range)."""
+    _closed_ranges.clear()
+
+
+def _known_active(since: datetime, until: datetime) -> tuple[int, int] | None:
+    found = _closed_ranges.get((since, until))
+    if found is not None:
+        _closed_ranges.move_to_end((since, until))
+    return found
+
+
+def _keep_active(since: datetime, until: datetime, counts: tuple[int, int]) -> None:
+    if until > utcnow() - CLOSED_AFTER:
+        return  # still open: a later request must count again
+    _closed_ranges[(since, until)] = counts
+    while len(_closed_ranges) > CLOSED_RANGES_KEPT:
+        _closed_ranges.popitem(last=False)
 
 
 async def dashboard(
     session_factory: SessionFactory, viewer: Viewer, *, since: datetime, until: datetime
 ) -> Dashboard:
-    """Admins: the figures for the whole days from `since` up to `until` (UTC)."""
+    """Admins: the figures for the whole days from `since` up to `until` (UTC): one statement."""
     require_admin(viewer)
     start = rollups.bucket_of(since, Granularity.DAY)
     end = rollups.bucket_of(until, Granularity.DAY)
@@ -90,9 +132,13 @@ async def dashboard(
     if (end - start).days > MAX_DAYS:
         raise InvalidInput(f"at most {MAX_DAYS} days", field="to")
     result = Dashboard(since=start, until=end)
+    known = _known_active(start, end)
+    if known is not None:
+        result.active_posters, result.active_hunters = known
     flows: dict[str, dict[str, int]] = defaultdict(dict)
+    statement = _DASHBOARD if known is None else _DASHBOARD_KNOWN_ACTIVE
     async with session_factory() as session:
-        rows = await session.execute(_DASHBOARD, {"since": start, "until": end})
+        rows = await session.execute(statement, {"since": start, "until": end})
         for part, name, dimension, value in rows:
             value = int(value or 0)
             if part == "rollup":
@@ -106,6 +152,8 @@ async def dashboard(
                 result.active_posters = value
             else:
                 result.active_hunters = value
+    if known is None:
+        _keep_active(start, end, (result.active_posters, result.active_hunters))
     result.new_users = flows["signups"].get("", 0)
     result.bounties_by_status = flows["bounties_entered"]
     result.gmv = flows["gmv"]

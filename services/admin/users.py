@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_
 
 from app.db.engine import SessionFactory
 from app.db.models import RiskAssessment, RiskLevel, Role, User, UserStatus
 from services.bounties.cards import PERSON_COLUMNS, PersonCard, person_of, u
 from services.errors import InvalidInput, NotAllowed
-from services.pagination import Page, decode_cursor, encode_cursor, page_size
+from services.pagination import Counted, Page, decode_cursor, encode_cursor, page_size, read_page
 from services.viewer import Viewer
 
 r = RiskAssessment.__table__.c  # type: ignore[attr-defined]
@@ -86,16 +86,16 @@ async def admin_users(
     where: UserFilter,
     first: int | None,
     after: str | None,
+    count: bool = False,
 ) -> Page[AdminUserCard]:
-    """Users matching `where`, newest first, with their latest risk assessment: one statement."""
+    """Users matching `where`, newest first, with their latest risk assessment (and with
+    `count`, how many match in all, cursor or not): one statement."""
     require_admin(viewer)
     size = page_size(first)
     conditions = _conditions(where)
     joined = users_table.outerjoin(risk_table, r.user_id == u.id)
-    # The total counts the whole filter, cursor or not: a scalar subquery of the same statement.
-    total = select(func.count()).select_from(joined).where(*conditions).scalar_subquery()
     query = (
-        select(*PERSON_COLUMNS, r.score, r.level, r.assessed_at, total)
+        select(*PERSON_COLUMNS, r.score, r.level, r.assessed_at)
         .select_from(joined)
         .where(*conditions)
         .order_by(u.created_at.desc(), u.id.desc())
@@ -103,24 +103,15 @@ async def admin_users(
     )
     if after is not None:
         query = query.where(_keyset(after))
-    async with session_factory() as session:
-        rows = (await session.execute(query)).all()
+    total = Counted(joined, conditions) if count else None
+    rows, found = await read_page(session_factory, query, total=total, after=after)
     return Page.from_rows(
         [card_of(row) for row in rows],
         size,
         lambda card: encode_cursor([card.person.created_at.isoformat(), str(card.person.id)]),
         after=after,
-        total=rows[0][-1] if rows else await _count(session_factory, conditions),
+        total=found,
     )
-
-
-async def _count(session_factory: SessionFactory, conditions: list[ColumnElement[bool]]) -> int:
-    """The total when the page is empty (past the last cursor): the one case of a second read."""
-    async with session_factory() as session:
-        joined = users_table.outerjoin(risk_table, r.user_id == u.id)
-        return int(
-            await session.scalar(select(func.count()).select_from(joined).where(*conditions)) or 0
-        )
 
 
 async def admin_user(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import ColumnElement, select, text
@@ -17,7 +18,6 @@ from app.db.models import AnalyticsEvent, EventSource
 from app.db.models.base import utcnow
 from services.errors import InvalidInput, NotAllowed
 from services.pagination import Page, decode_cursor, encode_cursor, page_size
-from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
 e = AnalyticsEvent.__table__.c  # type: ignore[attr-defined]
@@ -26,9 +26,14 @@ MAX_PROPERTIES_BYTES = 4096
 MAX_PROPERTIES = 50
 NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 MAX_NAME = 64
+RESERVED = ("user.", "bounty.")
 # Client clocks drift; further off than this, the event is refused rather than misfiled.
 PAST_LIMIT = timedelta(days=7)
 FUTURE_LIMIT = timedelta(hours=1)
+BAD_NAME = 'a name is lower case, dotted, at most 64 characters ("screen.viewed")'
+TOO_MANY_KEYS = f"properties are an object of at most {MAX_PROPERTIES} keys"
+TOO_LARGE = f"properties take at most {MAX_PROPERTIES_BYTES} bytes as JSON"
+OUT_OF_RANGE = "clientTimestamp is more than 7 days old or in the future"
 
 # Server-side events, recorded by domain actions (the rollups count these).
 SIGNED_UP = "user.signed_up"
@@ -40,73 +45,85 @@ def bounty_event(status: str) -> str:
     return f"bounty.{status.lower()}"
 
 
-@dataclass(frozen=True, slots=True)
-class TrackedEvent:
+class TrackedEvent(NamedTuple):
+    """One of the app's events as sent: `properties` an object (None: empty)."""
+
     name: str
-    properties: dict[str, Any]
+    properties: Any
     client_at: datetime | None
 
 
-def _check(index: int, event: TrackedEvent, now: datetime) -> dict[str, Any]:
-    field = f"events[{index}]"
-    if not (len(event.name) <= MAX_NAME and NAME.match(event.name)):
-        raise InvalidInput(
-            'a name is lower case, dotted, at most 64 characters ("screen.viewed")',
-            field=f"{field}.name",
-        )
-    if event.name.startswith(("user.", "bounty.")):
-        raise InvalidInput("user.* and bounty.* are server-side events", field=f"{field}.name")
-    if not isinstance(event.properties, dict) or len(event.properties) > MAX_PROPERTIES:
-        raise InvalidInput(
-            f"properties are an object of at most {MAX_PROPERTIES} keys",
-            field=f"{field}.properties",
-        )
-    if len(orjson.dumps(event.properties)) > MAX_PROPERTIES_BYTES:
-        raise InvalidInput(
-            f"properties take at most {MAX_PROPERTIES_BYTES} bytes as JSON",
-            field=f"{field}.properties",
-        )
-    if event.client_at is not None and not (
-        now - PAST_LIMIT <= event.client_at <= now + FUTURE_LIMIT
-    ):
-        raise InvalidInput(
-            "clientTimestamp is more than 7 days old or in the future",
-            field=f"{field}.clientTimestamp",
-        )
-    return {
-        "name": event.name,
-        "source": EventSource.CLIENT,
-        "properties": event.properties,
-        "client_at": event.client_at,
-    }
+def _refused(index: int, field: str, message: str) -> InvalidInput:
+    return InvalidInput(message, field=f"events[{index}].{field}")
+
+
+def _columns(
+    events: Sequence[TrackedEvent], now: datetime
+) -> tuple[list[str], list[str], list[datetime | None]]:
+    """Validate the batch in one pass (the first bad event refuses it all) and return the
+    INSERT's arrays: names, properties as JSON text, client timestamps."""
+    names: list[str] = []
+    documents: list[str] = []
+    times: list[datetime | None] = []
+    earliest, latest = now - PAST_LIMIT, now + FUTURE_LIMIT
+    valid_name = NAME.match
+    for index, (name, properties, client_at) in enumerate(events):
+        if len(name) > MAX_NAME or valid_name(name) is None:
+            raise _refused(index, "name", BAD_NAME)
+        if name.startswith(RESERVED):
+            raise _refused(index, "name", "user.* and bounty.* are server-side events")
+        if properties is None:
+            document = "{}"
+        elif not isinstance(properties, dict) or len(properties) > MAX_PROPERTIES:
+            raise _refused(index, "properties", TOO_MANY_KEYS)
+        else:
+            encoded = orjson.dumps(properties)
+            if len(encoded) > MAX_PROPERTIES_BYTES:
+                raise _refused(index, "properties", TOO_LARGE)
+            document = encoded.decode()
+        if client_at is not None:
+            if client_at.tzinfo is None:
+                client_at = client_at.replace(tzinfo=UTC)
+            if not earliest <= client_at <= latest:
+                raise _refused(index, "clientTimestamp", OUT_OF_RANGE)
+        names.append(name)
+        documents.append(document)
+        times.append(client_at)
+    return names, documents, times
 
 
 async def track_events(
-    work: UnitOfWork, viewer: Viewer, *, events: list[TrackedEvent], enabled: bool = True
+    session_factory: SessionFactory,
+    viewer: Viewer,
+    *,
+    events: Sequence[TrackedEvent],
+    enabled: bool = True,
 ) -> int:
-    """Store a batch (1 to 100) in one statement; a bad event refuses the whole batch.
+    """Store a batch (1 to 100) in one INSERT; a bad event refuses the whole batch.
 
-    `enabled` False (the `analytics.ingest_enabled` setting): validated, counted, not stored."""
+    The one statement is atomic by itself, so it runs on an autocommit session where the caller
+    gives one (no BEGIN and COMMIT round trips; the commit below is then a no-op) and commits
+    its own transaction otherwise. `enabled` False (the `analytics.ingest_enabled` setting):
+    validated, counted, not stored."""
     if not 1 <= len(events) <= MAX_BATCH:
         raise InvalidInput(f"send 1 to {MAX_BATCH} events a call", field="events")
     now = utcnow()
-    rows = [
-        {**_check(index, event, now), "user_id": viewer.user_id, "received_at": now}
-        for index, event in enumerate(events)
-    ]
+    names, documents, times = _columns(events, now)
     if enabled:
-        # One statement whatever the batch: arrays unnested server side (no per-row binds).
-        await work.session.execute(
-            _INSERT_BATCH,
-            {
-                "names": [row["name"] for row in rows],
-                "properties": [orjson.dumps(row["properties"]).decode() for row in rows],
-                "client_at": [row["client_at"] for row in rows],
-                "user_id": viewer.user_id,
-                "received_at": now,
-            },
-        )
-    return len(rows)
+        async with session_factory() as session:
+            # Arrays unnested server side: one statement, no per-row binds or ORM objects.
+            await session.execute(
+                _INSERT_BATCH,
+                {
+                    "names": names,
+                    "properties": documents,
+                    "client_at": times,
+                    "user_id": viewer.user_id,
+                    "received_at": now,
+                },
+            )
+            await session.commit()
+    return len(names)
 
 
 _INSERT_BATCH = text("""

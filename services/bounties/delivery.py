@@ -24,7 +24,7 @@ from services.bounties import lifecycle
 from services.bounties.access import require_hunter, require_party, require_poster
 from services.bounties.lifecycle import BountyState
 from services.errors import InvalidInput, NotAllowed
-from services.payments import charges, refunds, releases
+from services.payments import charges, disputes, freezes, refunds, releases
 from services.payments.interface import Payments
 from services.risk import checks as risk_checks
 from services.risk.checks import MoneyAction
@@ -39,6 +39,7 @@ MAX_ATTACHMENTS = 10
 class DisputeOutcome(StrEnum):
     RELEASE_TO_HUNTER = "RELEASE_TO_HUNTER"
     REFUND_POSTER = "REFUND_POSTER"
+    SPLIT = "SPLIT"  # part to the hunter (less the fee), the rest refunded to the poster
 
 
 def _note(note: str | None, *, required: bool = False) -> str | None:
@@ -189,18 +190,35 @@ async def resolve_dispute(
     outcome: DisputeOutcome,
     note: str,
     key: str,
+    split: tuple[int, int] | None = None,
 ) -> uuid.UUID:
-    """Staff: pay the hunter (COMPLETED) or refund the poster (CANCELLED)."""
+    """Staff: pay the hunter (COMPLETED), refund the poster (CANCELLED), or split the held funds
+    (`split` = (to the hunter before the fee, to the poster); COMPLETED, or CANCELLED when the
+    hunter gets nothing)."""
     if not viewer.is_staff:
         raise NotAllowed("only moderators resolve disputes")
     text = _note(note, required=True)
+    if (outcome is DisputeOutcome.SPLIT) != (split is not None):
+        raise InvalidInput(
+            "give `split` amounts exactly with the SPLIT outcome", field="input.split"
+        )
 
     async def run() -> BountyState:
         state = await lifecycle.load_state(work.session, viewer, bounty_id)
+        to_hunter = outcome is DisputeOutcome.RELEASE_TO_HUNTER or (
+            split is not None and split[0] > 0
+        )
         if state.status is not S.DISPUTED:
-            target = S.COMPLETED if outcome is DisputeOutcome.RELEASE_TO_HUNTER else S.CANCELLED
-            raise lifecycle.refused(state.status, target)
-        if outcome is DisputeOutcome.RELEASE_TO_HUNTER:
+            raise lifecycle.refused(state.status, S.COMPLETED if to_hunter else S.CANCELLED)
+        if split is not None:
+            done = await lifecycle.transition(
+                work, state, S.COMPLETED if to_hunter else S.CANCELLED, actor_id=viewer.user_id,
+                note=text,
+            )  # fmt: skip
+            await disputes.split(
+                work, payments, state=state, hunter_amount=split[0], poster_amount=split[1]
+            )
+        elif outcome is DisputeOutcome.RELEASE_TO_HUNTER:
             done = await lifecycle.transition(
                 work, state, S.COMPLETED, actor_id=viewer.user_id, note=text
             )
@@ -212,7 +230,9 @@ async def resolve_dispute(
             await _refund(work, payments, state)
         return done
 
-    request = {"bountyId": str(bounty_id), "outcome": outcome.value, "note": text}
+    request: dict[str, Any] = {"bountyId": str(bounty_id), "outcome": outcome.value, "note": text}
+    if split is not None:
+        request["split"] = list(split)
     return await _idempotent(work, viewer, key=key, operation="resolve", request=request, run=run)
 
 
@@ -223,7 +243,11 @@ async def expire_due(work: UnitOfWork, *, payments: Payments, limit: int = EXPIR
     """OPEN bounties whose deadline has passed become EXPIRED and are refunded (a schedule)."""
     rows = await work.session.scalars(
         select(col(Bounty.id))
-        .where(col(Bounty.status) == S.OPEN, col(Bounty.deadline) < func.now())
+        .where(
+            col(Bounty.status) == S.OPEN,
+            col(Bounty.deadline) < func.now(),
+            ~freezes.frozen_clause(col(Bounty.id)),
+        )
         .order_by(col(Bounty.deadline))
         .limit(limit)
         .with_for_update(skip_locked=True)

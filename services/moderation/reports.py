@@ -16,7 +16,7 @@ from services.audit import RequestMeta
 from services.errors import InvalidInput, NotAllowed
 from services.moderation import targets
 from services.moderation.errors import AlreadyReported
-from services.pagination import Page, decode_cursor, encode_cursor, page_size
+from services.pagination import Counted, Page, decode_cursor, encode_cursor, page_size, read_page
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
@@ -92,8 +92,9 @@ async def review_queue(
     status: ReportStatus,
     first: int | None,
     after: str | None,
+    count: bool = False,
 ) -> Page[ContentReport]:
-    """Reports in `status`, oldest first: one statement a page."""
+    """Reports in `status`, oldest first (with `count`, how many in all): one statement a page."""
     require_staff(viewer)
     size = page_size(first)
     query = (
@@ -106,12 +107,12 @@ async def review_queue(
         except (TypeError, ValueError) as error:
             raise InvalidInput("not a cursor this API issued", field="after") from error
         query = query.where(and_(tuple_(c.created_at, c.id) > key))
-    async with session_factory() as session:
-        rows = list(await session.scalars(query))
+    total = Counted(ContentReport.__table__, [c.status == status]) if count else None  # type: ignore[attr-defined]
+    rows, found = await read_page(session_factory, query, total=total, after=after)
     return Page.from_rows(
-        rows,
+        [row[0] for row in rows],
         size,
         lambda row: encode_cursor([row.created_at.isoformat(), str(row.id)]),
         after=after,
-        total=None,
+        total=found,
     )

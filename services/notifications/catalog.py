@@ -32,6 +32,7 @@ TITLES: dict[NotificationType, str] = {
     T.PAYMENT_REFUNDED: "Payment refunded",
     T.PAYOUT_PAID: "Payout sent",
     T.PAYOUT_FAILED: "Payout failed",
+    T.PAYMENT_FAILED: "Payment failed",
     T.DISPUTE_OPENED: "Dispute opened",
     T.DISPUTE_RESOLVED: "Dispute resolved",
     T.NEW_MESSAGE: "New message",
@@ -62,6 +63,8 @@ def body_for(type_: NotificationType, subject: str) -> str:
         T.PAYMENT_REFUNDED: f"The reward of “{subject}” was refunded.",
         T.PAYOUT_PAID: f"Your payout for “{subject}” is on its way.",
         T.PAYOUT_FAILED: f"Your payout for “{subject}” failed: check your payout details.",
+        T.PAYMENT_FAILED: f"The payment for “{subject}” did not go through: it is back in your "
+        "drafts, publish it again to retry.",
         T.DISPUTE_OPENED: f"A dispute was opened on “{subject}”.",
         T.DISPUTE_RESOLVED: f"The dispute on “{subject}” was resolved.",
         T.NEW_MESSAGE: subject,

@@ -15,6 +15,12 @@ webhooks    provider events: verified, stored once by id, applied once by a job
 signatures  Stripe's webhook signature scheme, checked on the raw body
 wallets     a user's wallet and transaction history, read from the ledger
 reconcile   re-drives operations a crash or an outage left between phases
+customers   a user's customer at the provider, made once
+payment_methods  saved cards: SetupIntents, the list, the default, removal, fingerprints
+fees        the platform fee in force (the system setting, else PLATFORM_FEE_BPS)
+freezes     held funds frozen while the payer's bank disputes the charge
+disputes    a moderator's split of the held funds; chargebacks (charge.dispute.*)
+funding_timeouts  cancels charges the payer never finished (FUNDING_TIMEOUT_MINUTES)
 """
 
 from services.payments.interface import Payments, payments_for

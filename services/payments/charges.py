@@ -21,24 +21,31 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col
+from sqlalchemy import func
 
 from app.db.engine import SessionFactory
-from app.db.models import BountyStatus, OperationKind, OperationStatus, PaymentCustomer, User
+from app.db.models import (
+    BountyStatus,
+    FingerprintKind,
+    NotificationType,
+    OperationKind,
+    OperationStatus,
+)
 from services import business_events, idempotency
 from services.bounties import lifecycle
 from services.bounties.access import require_poster
 from services.bounties.errors import PaymentFailed
 from services.errors import DomainError, InvalidInput
-from services.payments import held_funds, operations, refunds
+from services.notifications.later import notify_later
+from services.payments import fees, held_funds, operations, payment_methods, refunds
+from services.payments.customers import customer_for
 from services.payments.interface import Payments
 from services.payments.operations import Operation
 from services.payments.provider import Intent, IntentStatus, ProviderUnavailable
 from services.risk import categories
 from services.risk import checks as risk_checks
 from services.risk.checks import MoneyAction
+from services.risk.fingerprints import record_fingerprint
 from services.unit_of_work import Publisher, UnitOfWork, unit_of_work
 from services.viewer import Viewer
 
@@ -111,6 +118,8 @@ async def begin(
         interrupted = await operations.latest_charge(work.session, bounty_id)
         assert interrupted is not None, "a claimed publish always records its charge"
         return Started(interrupted.id, None)
+    if payment_method is not None:
+        await payment_methods.check_usable(work.session, viewer.user_id, payment_method)
     await categories.check_publish(work, viewer, bounty_id)
     state = await lifecycle.load_state(work.session, viewer, bounty_id)
     require_poster(viewer, state, "publish it")
@@ -125,32 +134,6 @@ async def begin(
     return Started(operation.id, None)
 
 
-async def _customer(session_factory: SessionFactory, payments: Payments, user_id: uuid.UUID) -> str:
-    provider = payments.provider
-    async with session_factory() as session:
-        row = (
-            await session.execute(
-                select(col(PaymentCustomer.customer_id)).where(
-                    col(PaymentCustomer.user_id) == user_id,
-                    col(PaymentCustomer.provider) == provider.name,
-                )
-            )
-        ).one_or_none()
-        if row is not None:
-            return str(row[0])
-        email = await session.scalar(select(col(User.email)).where(col(User.id) == user_id))
-    customer_id = await provider.customer(
-        user_id=str(user_id), email=email or "", idempotency_key=f"customer:{user_id}"
-    )
-    async with session_factory() as session, session.begin():
-        await session.execute(
-            insert(PaymentCustomer)
-            .values(user_id=user_id, provider=provider.name, customer_id=customer_id)
-            .on_conflict_do_nothing()
-        )
-    return customer_id
-
-
 @dataclass(frozen=True)
 class ProviderAnswer:
     intent: Intent
@@ -163,7 +146,7 @@ async def call_provider(
 ) -> ProviderAnswer:
     """Phase 2: no transaction is open here. Raises `ProviderUnavailable`."""
     assert operation.bounty_id is not None
-    customer_id = await _customer(session_factory, payments, operation.user_id)
+    customer_id = await customer_for(session_factory, payments, operation.user_id)
     intent = await payments.provider.create_intent(
         amount=operation.money.amount,
         currency=operation.money.currency,
@@ -178,10 +161,16 @@ async def call_provider(
 
 
 async def apply_intent(
-    work: UnitOfWork, payments: Payments, operation_id: uuid.UUID, intent: Intent
+    work: UnitOfWork,
+    payments: Payments,
+    operation_id: uuid.UUID,
+    intent: Intent,
+    *,
+    answering: bool = False,
 ) -> Operation:
     """Phase 3, and every later report of the intent (webhook, reconciliation): converge the
-    operation, the ledger and the bounty on what the provider says. Idempotent."""
+    operation, the ledger and the bounty on what the provider says. Idempotent. A failure that
+    arrives later than `publishBounty`'s answer (`answering` False) notifies the poster."""
     session = work.session
     operation = await operations.get(session, operation_id, lock=True)
     money = operation.money
@@ -194,8 +183,13 @@ async def apply_intent(
         assert operation.bounty_id is not None
         credited = await held_funds.credit_funding(
             session, bounty_id=operation.bounty_id, money=money,
-            reference=held_funds.funding_reference(operation.id), fee_bps=payments.fee_bps,
+            reference=held_funds.funding_reference(operation.id),
+            fee_bps=await fees.platform_fee_bps(session, payments),
         )  # fmt: skip
+        if credited and intent.card_fingerprint:
+            await record_fingerprint(
+                session, operation.user_id, FingerprintKind.CARD, intent.card_fingerprint
+            )
         if credited:
             work.after_commit(
                 lambda: business_events.payment("charge", "succeeded", money.currency, money.amount)
@@ -217,7 +211,11 @@ async def apply_intent(
             work.after_commit(
                 lambda: business_events.payment("charge", status, money.currency, money.amount)
             )
-            await _back_to_draft(work, operation, reason)
+            if await _back_to_draft(work, operation, reason) and not answering:
+                await notify_later(
+                    work, [operation.user_id], NotificationType.PAYMENT_FAILED,
+                    bounty_id=operation.bounty_id, data={"reason": reason[:500]},
+                )  # fmt: skip
             if intent.status is not IntentStatus.CANCELED:
                 await work.enqueue(CANCEL_JOB, {"operationId": str(operation.id)})
     elif intent.status in WAITING:
@@ -245,14 +243,16 @@ async def _open_or_refund(work: UnitOfWork, payments: Payments, operation: Opera
     )  # fmt: skip
 
 
-async def _back_to_draft(work: UnitOfWork, operation: Operation, reason: str) -> None:
+async def _back_to_draft(work: UnitOfWork, operation: Operation, reason: str) -> bool:
     assert operation.bounty_id is not None
     state = await lifecycle.load_for_system(work.session, operation.bounty_id)
-    if state.status is S.FUNDING_PENDING:
-        await lifecycle.transition(
-            work, state, S.DRAFT, actor_id=None, note=reason[:2000],
-            values={"funding_failure": reason[:500]},
-        )  # fmt: skip
+    if state.status is not S.FUNDING_PENDING:
+        return False
+    await lifecycle.transition(
+        work, state, S.DRAFT, actor_id=None, note=reason[:2000],
+        values={"funding_failure": reason[:500]},
+    )  # fmt: skip
+    return True
 
 
 async def sheet(
@@ -331,7 +331,9 @@ async def publish(
             ) from error
     async with unit_of_work(session_factory, publisher) as work:
         if answer is not None:
-            operation = await apply_intent(work, payments, operation.id, answer.intent)
+            operation = await apply_intent(
+                work, payments, operation.id, answer.intent, answering=True
+            )
         return await sheet(
             work, viewer, payments=payments, operation=operation, answer=answer, key=key
         )

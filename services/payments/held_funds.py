@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db.models import Bounty, PostingKind
-from services.payments import ledger
+from services.payments import freezes, ledger
 from services.payments.money import Money
 
 
@@ -66,6 +66,7 @@ async def release(
     session: AsyncSession, *, bounty_id: uuid.UUID, hunter_id: uuid.UUID, currency: str
 ) -> tuple[Money, Money]:
     """Pay out what the bounty holds: (fee to FEES, rest to the hunter's WALLET)."""
+    await freezes.require_not_frozen(session, bounty_id)
     row = (
         await session.execute(
             select(col(Bounty.platform_fee_bps)).where(col(Bounty.id) == bounty_id)
@@ -98,6 +99,7 @@ async def start_refund(
     per `reference`; whether it moved now."""
     if money.amount <= 0:
         raise NothingHeld(f"bounty {bounty_id} holds nothing to refund")
+    await freezes.require_not_frozen(session, bounty_id)
     posted = await ledger.post(
         session,
         kind=PostingKind.REFUND,

@@ -42,6 +42,35 @@ class Intent:
     currency: str  # ISO, upper case
     metadata: Mapping[str, str]
     failure: str | None = None  # why the last attempt failed, in words a payer can read
+    payment_method: str | None = None  # pm_... the intent was (or is being) paid with
+    card_fingerprint: str | None = None  # the card's fingerprint once paid (a risk signal)
+
+
+@dataclass(frozen=True, slots=True)
+class SetupIntent:
+    """Saving a payment method for later (Stripe's SetupIntent): statuses as a PaymentIntent's."""
+
+    id: str
+    status: IntentStatus
+    client_secret: str
+    customer_id: str | None
+    payment_method: str | None
+    metadata: Mapping[str, str]
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardDetails:
+    """What the app shows of a saved payment method (never the number)."""
+
+    id: str  # pm_...
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    wallet: str | None  # apple_pay, google_pay, ... (Stripe's card.wallet.type)
+    fingerprint: str | None  # the provider's fingerprint of the card number
+    customer_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +112,27 @@ class PaymentProvider(Protocol):
         ...
 
     async def refund(self, *, intent_id: str, amount: int, idempotency_key: str) -> Refund: ...
+
+    async def create_setup_intent(
+        self,
+        *,
+        customer_id: str,
+        payment_method: str | None,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+    ) -> SetupIntent:
+        """A SetupIntent; with `payment_method` it is confirmed at once (a declined card is an
+        answer with `failure`, not an exception)."""
+        ...
+
+    async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntent:
+        """LookupError when the provider does not know it."""
+        ...
+
+    async def payment_method_details(self, payment_method_id: str) -> CardDetails:
+        """LookupError when the provider does not know it."""
+        ...
+
+    async def detach_payment_method(self, payment_method_id: str) -> None:
+        """Forget a saved method at the provider (done already: no error)."""
+        ...

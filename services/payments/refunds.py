@@ -39,18 +39,20 @@ async def begin(
     bounty_id: uuid.UUID,
     currency: str,
     charge: Operation | None = None,
+    amount: Money | None = None,
 ) -> Money:
     """Queue the provider refund of a bounty's held funds and move them to REFUNDS; the amount.
 
     Without `charge`: everything the bounty holds, against its charge not yet refunded (a
     cancellation, an expiry, a dispute resolved for the poster). With `charge`: just that
-    charge's amount (a payment that arrived after the bounty stopped waiting for it)."""
+    charge's amount (a payment that arrived after the bounty stopped waiting for it). With
+    `amount`: that part of the held funds (a dispute split between hunter and poster)."""
     session = work.session
     if charge is None:
         charge = await operations.unrefunded_charge(session, bounty_id)
         if charge is None:
             raise NoCharge(f"bounty {bounty_id} holds funds no recorded charge brought in")
-        moved = await held_funds.held_amount(session, bounty_id, currency)
+        moved = amount or await held_funds.held_amount(session, bounty_id, currency)
     else:
         moved = charge.money
     if not await held_funds.start_refund(

@@ -11,11 +11,19 @@ error, and the intent is the record of why).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import stripe
 
-from services.payments.provider import Intent, IntentStatus, ProviderUnavailable, Refund
+from services.payments.provider import (
+    CardDetails,
+    Intent,
+    IntentStatus,
+    ProviderUnavailable,
+    Refund,
+    SetupIntent,
+)
 
 # Ephemeral keys are versioned: the app's SDK must speak the same API version.
 EPHEMERAL_KEY_API_VERSION = "2024-06-20"
@@ -87,7 +95,7 @@ class StripePaymentProvider:
         intents = self.client.v1.payment_intents
         made = await _call(intents.create_async(params, {"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
         if payment_method is None or made.status != "requires_confirmation":
-            return _intent(made)
+            return await self._with_card(_intent(made))
         try:
             confirmed = await _call(
                 intents.confirm_async(
@@ -96,15 +104,27 @@ class StripePaymentProvider:
             )
         except stripe.CardError:
             confirmed = await _call(intents.retrieve_async(made.id))
-        return _intent(confirmed)
+        return await self._with_card(_intent(confirmed))
+
+    async def _with_card(self, intent: Intent) -> Intent:
+        """A paid intent with its card's fingerprint (the risk signal); without it if the
+        method cannot be read now (the payment itself is what matters)."""
+        if intent.status is not IntentStatus.SUCCEEDED or intent.payment_method is None:
+            return intent
+        try:
+            card = await self.payment_method_details(intent.payment_method)
+        except (LookupError, ProviderUnavailable, stripe.StripeError):
+            return intent
+        return replace(intent, card_fingerprint=card.fingerprint)
 
     async def retrieve_intent(self, intent_id: str) -> Intent:
         try:
-            return _intent(await _call(self.client.v1.payment_intents.retrieve_async(intent_id)))
+            found = await _call(self.client.v1.payment_intents.retrieve_async(intent_id))
         except stripe.InvalidRequestError as error:
             if error.http_status == 404:
                 raise LookupError(intent_id) from error
             raise
+        return await self._with_card(_intent(found))
 
     async def cancel_intent(self, intent_id: str, *, idempotency_key: str) -> Intent:
         intents = self.client.v1.payment_intents
@@ -124,6 +144,101 @@ class StripePaymentProvider:
             )
         )
         return Refund(str(made.id), str(made.status))
+
+    async def create_setup_intent(
+        self,
+        *,
+        customer_id: str,
+        payment_method: str | None,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+    ) -> SetupIntent:
+        setups = self.client.v1.setup_intents
+        params: dict[str, Any] = {
+            "customer": customer_id,
+            "usage": "off_session",
+            "metadata": dict(metadata),
+        }
+        made = await _call(setups.create_async(params, {"idempotency_key": idempotency_key}))  # type: ignore[arg-type]
+        if payment_method is None or made.status not in (
+            "requires_payment_method",
+            "requires_confirmation",
+        ):
+            return _setup(made)
+        try:
+            confirmed = await _call(
+                setups.confirm_async(
+                    made.id,
+                    {"payment_method": payment_method},
+                    {"idempotency_key": f"{idempotency_key}:confirm"},
+                )
+            )
+        except stripe.CardError as error:
+            again = await _call(setups.retrieve_async(made.id))
+            return replace(_setup(again), failure=error.user_message or "Your card was declined.")
+        return _setup(confirmed)
+
+    async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntent:
+        try:
+            return _setup(await _call(self.client.v1.setup_intents.retrieve_async(setup_intent_id)))
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                raise LookupError(setup_intent_id) from error
+            raise
+
+    async def payment_method_details(self, payment_method_id: str) -> CardDetails:
+        try:
+            found = await _call(self.client.v1.payment_methods.retrieve_async(payment_method_id))
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                raise LookupError(payment_method_id) from error
+            raise
+        card = _plain(getattr(found, "card", None))
+        wallet = _plain(card.get("wallet"))
+        customer = getattr(found, "customer", None)
+        return CardDetails(
+            id=str(found.id),
+            brand=str(card.get("brand") or "unknown"),
+            last4=str(card.get("last4") or "")[-4:],
+            exp_month=int(card.get("exp_month") or 0),
+            exp_year=int(card.get("exp_year") or 0),
+            wallet=str(wallet["type"]) if wallet.get("type") else None,
+            fingerprint=str(card["fingerprint"]) if card.get("fingerprint") else None,
+            customer_id=str(getattr(customer, "id", customer)) if customer else None,
+        )
+
+    async def detach_payment_method(self, payment_method_id: str) -> None:
+        try:
+            await _call(self.client.v1.payment_methods.detach_async(payment_method_id))
+        except stripe.InvalidRequestError as error:  # detached already, or unknown
+            if error.http_status not in (400, 404):
+                raise
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """A Stripe object (or dict, or None) as a plain dict."""
+    if obj is None:
+        return {}
+    if hasattr(obj, "to_dict"):
+        found: dict[str, Any] = obj.to_dict()
+        return found
+    return dict(obj)
+
+
+def _setup(obj: Any) -> SetupIntent:
+    error = _plain(getattr(obj, "last_setup_error", None))
+    method = getattr(obj, "payment_method", None)
+    customer = getattr(obj, "customer", None)
+    status = "canceled" if obj.status == "canceled" else obj.status
+    return SetupIntent(
+        id=str(obj.id),
+        status=IntentStatus(status),
+        client_secret=str(obj.client_secret or ""),
+        customer_id=str(getattr(customer, "id", customer)) if customer else None,
+        payment_method=str(getattr(method, "id", method)) if method else None,
+        metadata={str(k): str(v) for k, v in _plain(obj.metadata).items()},
+        failure=str(error["message"]) if error.get("message") else None,
+    )
 
 
 async def _call(awaitable: Any) -> Any:
@@ -145,6 +260,7 @@ def _intent(obj: Any) -> Intent:
     metadata = (
         obj.metadata.to_dict() if hasattr(obj.metadata, "to_dict") else dict(obj.metadata or {})
     )
+    method = getattr(obj, "payment_method", None)
     return Intent(
         id=str(obj.id),
         status=status,
@@ -153,4 +269,5 @@ def _intent(obj: Any) -> Intent:
         currency=str(obj.currency).upper(),
         metadata={str(k): str(v) for k, v in metadata.items()},
         failure=failure,
+        payment_method=str(getattr(method, "id", method)) if method else None,
     )

@@ -9,8 +9,9 @@ applies the provider's current state through the same idempotent functions as th
 path, duplicate and out-of-order deliveries converge on one final state.
 
 Handled: payment_intent.succeeded / payment_failed / canceled / requires_action / processing
-(the charge), charge.refunded (refunds). Other types are stored and marked processed without an
-effect (payouts, disputes and Connect accounts are not built yet).
+(the charge), charge.refunded (refunds), setup_intent.succeeded (a saved payment method:
+`payment_methods`), charge.dispute.created / closed (chargebacks: `disputes`). Other types are
+stored and marked processed without an effect.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlmodel import col
 from app.db.engine import SessionFactory
 from app.db.models import PaymentOperation, WebhookEvent
 from app.db.models.base import utcnow
-from services.payments import charges, refunds
+from services.payments import charges, disputes, payment_methods, refunds
 from services.payments.interface import Payments
 from services.payments.provider import Intent, Refund
 from services.unit_of_work import Publisher, UnitOfWork, unit_of_work
@@ -93,8 +94,11 @@ async def process(
             return False
         event_type, obj = event.type, event.payload["data"]["object"]
     intent: Intent | None = None
+    setup = None
     if event_type.startswith("payment_intent.") and isinstance(obj.get("id"), str):
         intent = await _current_intent(payments, obj["id"])  # may raise: the job retries
+    elif event_type.startswith("setup_intent.") and isinstance(obj.get("id"), str):
+        setup = await payment_methods.current_setup(payments, obj["id"])
     async with unit_of_work(session_factory, publisher) as work:
         if await _claim(work, event_id) is None:
             return False
@@ -102,8 +106,12 @@ async def process(
             operation_id = intent.metadata.get("operation_id")
             if operation_id and await _known(work, uuid.UUID(operation_id)):
                 await charges.apply_intent(work, payments, uuid.UUID(operation_id), intent)
+        elif setup is not None:
+            await payment_methods.apply_setup(work, payments, *setup)
         elif event_type == "charge.refunded":
             await _refunded(work, obj)
+        elif event_type in ("charge.dispute.created", "charge.dispute.closed"):
+            await disputes.apply_event(work, payments, event_type, obj)
     return True
 
 

@@ -15,7 +15,7 @@ from app.db.engine import SessionFactory
 from app.db.models import RiskAssessment, RiskLevel, User, UserStatus
 from app.db.models.base import utcnow
 from services.errors import InvalidInput, NotAllowed, NotFound
-from services.pagination import Page, decode_cursor, encode_cursor, page_size
+from services.pagination import Counted, Page, decode_cursor, encode_cursor, page_size, read_page
 from services.risk.signals import level_of, signals_of
 from services.viewer import Viewer
 
@@ -72,13 +72,15 @@ async def risk_assessments(
     level: RiskLevel | None,
     first: int | None,
     after: str | None,
+    count: bool = False,
 ) -> Page[RiskAssessment]:
-    """Latest assessments, riskiest first (score, then user id): one statement a page."""
+    """Latest assessments, riskiest first (score, then user id), with `count` how many in all:
+    one statement a page."""
     require_admin(viewer)
     size = page_size(first)
-    query = select(RiskAssessment).order_by(a.score.desc(), a.user_id).limit(size + 1)
-    if level is not None:
-        query = query.where(a.level == level)
+    conditions = [a.level == level] if level is not None else []
+    query = select(RiskAssessment).where(*conditions).order_by(a.score.desc(), a.user_id)
+    query = query.limit(size + 1)
     if after is not None:
         try:
             score, last = decode_cursor(after)
@@ -87,14 +89,14 @@ async def risk_assessments(
             raise InvalidInput("not a cursor this API issued", field="after") from error
         # Score descending, id ascending: after (s, id) come lower scores, or s with larger ids.
         query = query.where((a.score < key[0]) | and_(a.score == key[0], a.user_id > key[1]))
-    async with session_factory() as session:
-        rows = list(await session.scalars(query))
+    total = Counted(RiskAssessment.__table__, conditions) if count else None  # type: ignore[attr-defined]
+    rows, found = await read_page(session_factory, query, total=total, after=after)
     return Page.from_rows(
-        rows,
+        [row[0] for row in rows],
         size,
         lambda row: encode_cursor([row.score, str(row.user_id)]),
         after=after,
-        total=None,
+        total=found,
     )
 
 

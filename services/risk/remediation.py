@@ -30,7 +30,7 @@ from app.db.models.base import utcnow
 from services import audit
 from services.audit import RequestMeta
 from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from services.pagination import Page, decode_cursor, encode_cursor, page_size
+from services.pagination import Counted, Page, decode_cursor, encode_cursor, page_size, read_page
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
@@ -237,13 +237,14 @@ async def remediation_workflows(
     status: WorkflowStatus | None,
     first: int | None,
     after: str | None,
+    count: bool = False,
 ) -> Page[WorkflowCard]:
-    """Admins: workflows (and their steps) oldest first: one statement a page."""
+    """Admins: workflows (and their steps) oldest first, with `count` how many in all: one
+    statement a page."""
     _require_admin(viewer)
     size = page_size(first)
-    query = select(*_COLUMNS).order_by(w.created_at, w.id).limit(size + 1)
-    if status is not None:
-        query = query.where(w.status == status)
+    conditions = [w.status == status] if status is not None else []
+    query = select(*_COLUMNS).where(*conditions).order_by(w.created_at, w.id).limit(size + 1)
     if after is not None:
         try:
             created, last = decode_cursor(after)
@@ -251,12 +252,12 @@ async def remediation_workflows(
         except (TypeError, ValueError) as error:
             raise InvalidInput("not a cursor this API issued", field="after") from error
         query = query.where(tuple_(w.created_at, w.id) > key)
-    async with session_factory() as session:
-        cards = [_card(row) for row in await session.execute(query)]
+    total = Counted(RemediationWorkflow.__table__, conditions) if count else None  # type: ignore[attr-defined]
+    rows, found = await read_page(session_factory, query, total=total, after=after)
     return Page.from_rows(
-        cards,
+        [_card(row) for row in rows],
         size,
         lambda card: encode_cursor([card.created_at.isoformat(), str(card.id)]),
         after=after,
-        total=None,
+        total=found,
     )

@@ -248,13 +248,38 @@ async def test_two_users_go_from_sign_up_to_a_reviewed_bounty(stack: Stack) -> N
         assert [i["id"] for i in removed["removeBountyImage"]["bounty"]["images"]] == [
             images[0]["id"]
         ]
-        # A saved test card: the sandbox charges it at once (the PaymentSheet path waits for
-        # the app and a webhook; tests/resolvers/test_payments_funding.py covers it).
+        # Save cards first (Stripe's test ids are saved at once; the sheet path waits for the
+        # app and a webhook: tests/resolvers/test_payment_methods.py), then fund with one.
+        card_key = key()
+        saved = (
+            await poster.run(
+                "AddPaymentMethod",
+                {"input": {"paymentMethodId": "pm_card_visa", "idempotencyKey": card_key}},
+            )
+        )["addPaymentMethod"]
+        assert saved["setup"]["status"] == "SUCCEEDED", saved
+        card = saved["paymentMethod"]
+        assert (card["brand"], card["last4"], card["isDefault"]) == ("visa", "4242", True)
+        spare = (
+            await poster.run(
+                "AddPaymentMethod", {"input": {"paymentMethodId": "pm_card_mastercard"}}
+            )
+        )["addPaymentMethod"]["paymentMethod"]
+        made = (await poster.run("SetDefaultPaymentMethod", {"input": {"id": spare["id"]}}))[
+            "setDefaultPaymentMethod"
+        ]
+        assert [m["id"] for m in made["paymentMethods"] if m["isDefault"]] == [spare["id"]]
+        gone = (await poster.run("RemovePaymentMethod", {"input": {"id": spare["id"]}}))[
+            "removePaymentMethod"
+        ]
+        assert [(m["id"], m["isDefault"]) for m in gone["paymentMethods"]] == [(card["id"], True)]
+        listed = (await poster.run("PaymentMethods", {}))["paymentMethods"]
+        assert [m["id"] for m in listed] == [card["id"]]
         publish = {
             "input": {
                 "bountyId": bounty_id,
                 "idempotencyKey": key(),
-                "paymentMethodId": "pm_card_visa",
+                "paymentMethodId": card["id"],
             }
         }
         published = (await poster.run("PublishBounty", publish))["publishBounty"]

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.db.engine import SessionFactory
-from app.db.models import Granularity, Role
+from app.db.models import AnalyticsEvent, EventSource, Granularity, Role
 from app.settings import Settings
+from services.admin import dashboard
 from services.analytics import rollups
 from tests.bounty_factories import (
     ACCEPT,
@@ -111,3 +112,68 @@ async def test_the_dashboard_gives_the_known_answers_of_a_seeded_day(
     # Re-running the day's rollup changes nothing, and so the dashboard neither.
     assert await rollups.rollup(session_factory, Granularity.DAY, today) == 0
     assert await graphql(DASHBOARD, variables, token=token_for(settings, admin)) == body
+
+
+async def test_a_closed_range_counts_its_active_users_once_and_stays_exact(
+    graphql: GraphQL,
+    settings: Settings,
+    session_factory: SessionFactory,
+    sql_statements: StatementCounter,
+) -> None:
+    """Events are append-only on the server's clock: a range that closed over an hour ago keeps
+    its active counts, and later requests read only the rollups and balances."""
+    dashboard.forget_closed_ranges()
+    admin = await create_user(session_factory, role=Role.ADMIN)
+    posters = [await create_user(session_factory) for _ in range(3)]
+    hunter = await create_user(session_factory)
+    day = rollups.bucket_of(datetime.now(UTC), Granularity.DAY) - timedelta(days=10)
+    async with session_factory() as session, session.begin():
+        for index, poster in enumerate(posters):
+            for name in ("bounty.created", "bounty.open"):
+                session.add(
+                    AnalyticsEvent(
+                        name=name,
+                        source=EventSource.SERVER,
+                        user_id=poster.id,
+                        received_at=day + timedelta(hours=index),
+                    )
+                )
+        session.add(
+            AnalyticsEvent(
+                name="bounty.submitted",
+                source=EventSource.SERVER,
+                user_id=hunter.id,
+                received_at=day + timedelta(hours=5),
+            )
+        )
+        # The app's own events and other days count for nobody here.
+        session.add(AnalyticsEvent(name="bounty.created", user_id=hunter.id, received_at=day))
+        session.add(
+            AnalyticsEvent(
+                name="bounty.created",
+                source=EventSource.SERVER,
+                user_id=hunter.id,
+                received_at=day + timedelta(days=1),
+            )
+        )
+    variables = {"from": day.isoformat(), "to": (day + timedelta(days=1)).isoformat()}
+    query = "query ($from: DateTime!, $to: DateTime!) { adminDashboard(from: $from, to: $to) { activePosters activeHunters usersTotal } }"  # noqa: E501
+    token = token_for(settings, admin)
+    answers, statements = [], []
+    for _ in range(2):
+        sql_statements.statements.clear()
+        answers.append(await graphql(query, variables, token=token))
+        statements.append(list(sql_statements.statements))
+    expected = {"activePosters": 3, "activeHunters": 1, "usersTotal": 0}
+    assert answers == [{"data": {"adminDashboard": expected}}] * 2
+    assert [len(sent) for sent in statements] == [1, 1]
+    assert "analytics_events" in statements[0][0]
+    assert "analytics_events" not in statements[1][0]
+    # An open range (today's) is counted every time.
+    today = rollups.bucket_of(datetime.now(UTC), Granularity.DAY)
+    live = {"from": today.isoformat(), "to": (today + timedelta(days=1)).isoformat()}
+    for _ in range(2):
+        sql_statements.statements.clear()
+        await graphql(query, live, token=token)
+        assert "analytics_events" in sql_statements.statements[0]
+    dashboard.forget_closed_ranges()

@@ -183,6 +183,24 @@ async def test_the_queue_pages_oldest_first_in_one_statement(
         assert len(body["data"]["contentReviewQueue"]["edges"]) == size
         counts.append(sql_statements.count)
     assert counts[0] == counts[1]
+    assert not any("count(*)" in statement for statement in sql_statements.statements)
+    # totalCount, asked for: every report in the status, in the page's own statement.
+    counted = QUEUE.replace("pageInfo {", "totalCount pageInfo {")
+    for size in (1, 6):
+        sql_statements.statements.clear()
+        body = await graphql(counted, {"first": size}, token=token)
+        assert body["data"]["contentReviewQueue"]["totalCount"] == 6
+        assert sql_statements.count == counts[0]
+    cursor = {"first": 4, "after": page["pageInfo"]["endCursor"]}
+    assert (await graphql(counted, cursor, token=token))["data"]["contentReviewQueue"][
+        "totalCount"
+    ] == 6
+    resolved = await graphql(counted, {"status": "RESOLVED"}, token=token)
+    assert resolved["data"]["contentReviewQueue"] == {
+        "totalCount": 0,
+        "pageInfo": {"hasNextPage": False, "endCursor": None},
+        "edges": [],
+    }
 
 
 async def test_removed_bounty_is_hidden_from_all_but_staff_and_its_poster(

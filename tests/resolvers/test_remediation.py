@@ -128,3 +128,13 @@ async def test_a_workflow_completes_with_its_last_step_and_is_audited(
         assert len(body["data"]["remediationWorkflows"]["edges"]) == size
         counts.append(sql_statements.count)
     assert counts[0] == counts[1]
+    assert not any("count(*)" in statement for statement in sql_statements.statements)
+    # totalCount, asked for: the whole filter, counted in the page's own statement.
+    counted = LIST.replace("edges {", "totalCount edges {")
+    for size in (1, 5):
+        sql_statements.statements.clear()
+        body = await graphql(counted, {"first": size}, token=token)
+        assert body["data"]["remediationWorkflows"]["totalCount"] == 5
+        assert sql_statements.count == counts[0]
+    body = await graphql(counted, {"status": "COMPLETED", "first": 1}, token=token)
+    assert body["data"]["remediationWorkflows"]["totalCount"] == 1

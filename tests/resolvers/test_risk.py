@@ -257,3 +257,20 @@ async def test_risk_assessments_list_riskiest_first_in_one_statement(
         assert len(body["data"]["riskAssessments"]["edges"]) == size
         counts.append(sql_statements.count)
     assert counts[0] == counts[1]
+    assert not any("count(*)" in statement for statement in sql_statements.statements)
+    # totalCount, asked for: the whole filter (cursor or not), in the page's own statement.
+    counted = query.replace("pageInfo {", "totalCount pageInfo {")
+    for size in (1, 7):
+        sql_statements.statements.clear()
+        body = await graphql(counted, {"first": size}, token=token)
+        assert body["data"]["riskAssessments"]["totalCount"] == 7
+        assert sql_statements.count == counts[0]
+    after = (await graphql(counted, {"first": 2}, token=token))["data"]["riskAssessments"]
+    rest = await graphql(counted, {"after": after["pageInfo"]["endCursor"]}, token=token)
+    assert rest["data"]["riskAssessments"]["totalCount"] == 7
+    high = await graphql(counted, {"level": "HIGH"}, token=token)
+    assert high["data"]["riskAssessments"]["totalCount"] == 1
+    end = rest["data"]["riskAssessments"]["pageInfo"]["endCursor"]
+    past = await graphql(counted, {"after": end}, token=token)
+    assert past["data"]["riskAssessments"]["edges"] == []
+    assert past["data"]["riskAssessments"]["totalCount"] == 7

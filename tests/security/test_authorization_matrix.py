@@ -366,6 +366,19 @@ SELF_SERVICE: dict[str, Case] = {
     # Money: everyone signed in reads their own wallet and history only.
     "wallet": Case('{ wallet(currency: "EUR") { currency available pending } }', {}, SIGNED_IN),
     "transactions": Case("{ transactions { edges { node { id } } } }", {}, SIGNED_IN),
+    # Saved payment methods: your own only; another's (or an unknown) id is NOT_FOUND.
+    "paymentMethods": Case("{ paymentMethods { id } }", {}, SIGNED_IN),
+    "addPaymentMethod": Case(f"mutation {{ addPaymentMethod {RESULT} }}", {}, SIGNED_IN),
+    "setDefaultPaymentMethod": Case(
+        f'mutation {{ setDefaultPaymentMethod(input: {{id: "pm_nobody"}}) {RESULT} }}',
+        {},
+        {**dict.fromkeys(ACTORS, "NOT_FOUND"), "anonymous": "UNAUTHENTICATED"},
+    ),
+    "removePaymentMethod": Case(
+        f'mutation {{ removePaymentMethod(input: {{id: "pm_nobody"}}) {RESULT} }}',
+        {},
+        {**dict.fromkeys(ACTORS, "NOT_FOUND"), "anonymous": "UNAUTHENTICATED"},
+    ),
     "notificationPreferences": Case("{ notificationPreferences { timeZone } }", {}, SIGNED_IN),
     "markAllNotificationsRead": Case(
         "mutation { markAllNotificationsRead { __typename count } }", {}, SIGNED_IN
@@ -531,6 +544,8 @@ async def test_self_service_root_fields_by_actor(
         assert result == {"totalCount": 0}
     elif field == "bountyCategories":
         assert len(result) > 0
+    elif field == "paymentMethods":
+        assert result == []
     elif field in ("conversations", "notifications", "transactions"):
         assert result == {"edges": []}
     elif field == "wallet":

@@ -51,6 +51,7 @@ def test_production_workers_serve_only_production_modules() -> None:
         "workers.analytics",
         "workers.risk",
         "workers.payments",
+        "workers.payment_methods",
     )
     assert list(selection.jobs) == [
         "system.noop",
@@ -64,6 +65,7 @@ def test_production_workers_serve_only_production_modules() -> None:
         "payments.webhook",
         "payments.refund",
         "payments.cancel_intent",
+        "payments.detach_method",
     ]
     assert list(selection.schedules) == [
         "system.heartbeat",
@@ -74,6 +76,7 @@ def test_production_workers_serve_only_production_modules() -> None:
         "risk.reassess_changed",
         "risk.reassess_nightly",
         "payments.reconcile",
+        "payments.expire_funding",
     ]
     assert "testing.record" in load_selection(extra_modules=["tests.workers.entrypoints"]).jobs
 

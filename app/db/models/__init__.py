@@ -41,6 +41,7 @@ from app.db.models.notifications import (
     PushToken,
 )
 from app.db.models.operations import PersistedOperation
+from app.db.models.payment_methods import DisputeStatus, PaymentDispute, PaymentMethod
 from app.db.models.payments import (
     AccountKind,
     IdempotencyKey,
@@ -89,6 +90,7 @@ __all__ = [
     "Conversation",
     "ConversationKind",
     "ConversationParticipant",
+    "DisputeStatus",
     "EventSource",
     "FingerprintKind",
     "Granularity",
@@ -106,6 +108,8 @@ __all__ = [
     "OperationStatus",
     "PasswordResetToken",
     "PaymentCustomer",
+    "PaymentDispute",
+    "PaymentMethod",
     "PaymentOperation",
     "PersistedOperation",
     "Platform",

@@ -34,6 +34,15 @@ class AnalyticsEvent(SQLModel, table=True):
         sa.Index("ix_analytics_events_received_brin", "received_at", postgresql_using="brin"),
         sa.Index("ix_analytics_events_name_id", "name", "id"),
         sa.Index("ix_analytics_events_user_id", "user_id", "id"),
+        # The dashboard's active posters and hunters: the server-side events of a date range,
+        # read from the index alone (the app's events, the bulk, are not in it).
+        sa.Index(
+            "ix_analytics_events_server_name_received",
+            "name",
+            "received_at",
+            postgresql_include=["user_id"],
+            postgresql_where=sa.text("source = 'SERVER'"),
+        ),
     )
 
     id: int | None = Field(

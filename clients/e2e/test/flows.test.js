@@ -173,8 +173,25 @@ test("two users go from sign-up to a reviewed bounty through Apollo Client", asy
   assert.deepEqual(images.map((i) => [i.width, i.height]), [[320, 240], [200, 200]]);
   const removed = await poster.run("RemoveBountyImage", { imageId: images[1].id });
   assert.deepEqual(removed.removeBountyImage.bounty.images.map((i) => i.id), [images[0].id]);
-  // A saved test card confirms at once; without one the app presents the PaymentSheet.
-  const publish = { input: { bountyId, idempotencyKey: randomUUID(), paymentMethodId: "pm_card_visa" } };
+  // Save a card (a test id is saved at once; the sheet path waits for the app), then fund with it.
+  const saved = (await poster.run("AddPaymentMethod", {
+    input: { paymentMethodId: "pm_card_visa", idempotencyKey: randomUUID() },
+  })).addPaymentMethod;
+  assert.equal(saved.setup.status, "SUCCEEDED");
+  const card = saved.paymentMethod;
+  assert.deepEqual([card.brand, card.last4, card.isDefault], ["visa", "4242", true]);
+  const spare = (await poster.run("AddPaymentMethod", {
+    input: { paymentMethodId: "pm_card_mastercard" },
+  })).addPaymentMethod.paymentMethod;
+  const made = (await poster.run("SetDefaultPaymentMethod", { input: { id: spare.id } }))
+    .setDefaultPaymentMethod;
+  assert.deepEqual(made.paymentMethods.filter((m) => m.isDefault).map((m) => m.id), [spare.id]);
+  const dropped = (await poster.run("RemovePaymentMethod", { input: { id: spare.id } }))
+    .removePaymentMethod;
+  assert.deepEqual(dropped.paymentMethods.map((m) => [m.id, m.isDefault]), [[card.id, true]]);
+  const cards = (await poster.run("PaymentMethods", {})).paymentMethods;
+  assert.deepEqual(cards.map((m) => m.id), [card.id]);
+  const publish = { input: { bountyId, idempotencyKey: randomUUID(), paymentMethodId: card.id } };
   const published = (await poster.run("PublishBounty", publish)).publishBounty;
   assert.equal(published.__typename, "PublishBountySuccess");
   assert.equal(published.bounty.status, "OPEN");

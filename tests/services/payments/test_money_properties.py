@@ -1,6 +1,7 @@
 """A stateful property test of the money flow (hypothesis, fixed seed): fund with good, declined
 and 3-D Secure cards or the PaymentSheet, confirm by webhook (delivered twice), fail, release,
-refund, dispute and resolve either way, and a provider outage finished by reconciliation. After
+refund, dispute and resolve either way or split, chargebacks won and lost (events duplicated),
+and a provider outage finished by reconciliation. After
 every step the ledger's invariants hold, each bounty holds exactly its reward while it is funded,
 the card was charged exactly once for each funded or completed bounty and never for the others,
 and the hunter's wallet is the sum of what was released to them."""
@@ -38,6 +39,7 @@ from tests.payment_helpers import run_payment_jobs, sandbox
 S = BountyStatus
 REWARD = 1_999
 FEE = REWARD * 1000 // 10_000
+SPLIT_TO_HUNTER = 1_200  # a SPLIT's part for the hunter (before the fee); the rest is refunded
 HOLDING = {S.OPEN, S.SUBMITTED, S.DISPUTED}
 CHARGED = HOLDING | {S.COMPLETED}
 
@@ -60,6 +62,9 @@ class MoneyFlow(RuleBasedStateMachine):
         self.provider = sandbox(self.settings)
         self.bounties: list[uuid.UUID] = []
         self.keys = 0
+        self.disputes = 0
+        self.paid: dict[uuid.UUID, int] = {}  # a split's net to the hunter
+        self.card_keeps: dict[uuid.UUID, int] = {}  # what stays charged after splits, chargebacks
 
     def run(self, awaitable: Any) -> Any:
         return self.loop.run_until_complete(awaitable)
@@ -105,6 +110,16 @@ class MoneyFlow(RuleBasedStateMachine):
             reward_amount=REWARD, reward_currency="EUR",
         ))  # fmt: skip
         self.bounties.append(bounty)
+
+    @rule()
+    def draft_and_fund_with_a_card(self) -> None:
+        """A funded bounty at once (the other rules need OPEN bounties to act on)."""
+        self.draft()
+        self.run(charges.publish(
+            self.session_factory, _Quiet(), self.poster, payments=self.payments,
+            bounty_id=self.bounties[-1], key=self.key(), payment_method="pm_card_visa",
+        ))  # fmt: skip
+        self.run(self._settle())
 
     @rule(
         data=st.data(),
@@ -201,13 +216,17 @@ class MoneyFlow(RuleBasedStateMachine):
             work, self.poster, payments=self.payments, bounty_id=bounty, key=self.key(),
             note=None)))  # fmt: skip
 
-    @rule(data=st.data(), release=st.booleans())
-    def dispute_and_resolve(self, data: st.DataObject, release: bool) -> None:
+    @rule(data=st.data(), resolution=st.sampled_from(["release", "refund", "split"]))
+    def dispute_and_resolve(self, data: st.DataObject, resolution: str) -> None:
         bounty = self.pick(data, {S.OPEN})
         if bounty is None:
             return
-        outcome = (delivery.DisputeOutcome.RELEASE_TO_HUNTER if release
-                   else delivery.DisputeOutcome.REFUND_POSTER)  # fmt: skip
+        outcome = {
+            "release": delivery.DisputeOutcome.RELEASE_TO_HUNTER,
+            "refund": delivery.DisputeOutcome.REFUND_POSTER,
+            "split": delivery.DisputeOutcome.SPLIT,
+        }[resolution]
+        split = (SPLIT_TO_HUNTER, REWARD - SPLIT_TO_HUNTER) if resolution == "split" else None
 
         async def go() -> None:
             async with self.session_factory() as session, session.begin():
@@ -223,9 +242,49 @@ class MoneyFlow(RuleBasedStateMachine):
             for _ in range(2):  # a repeated resolution moves nothing more
                 await self._in_work(lambda work: delivery.resolve_dispute(
                     work, self.staff, payments=self.payments, bounty_id=bounty,
-                    outcome=outcome, note="decided", key=self.key()))  # fmt: skip
+                    outcome=outcome, note="decided", key=self.key(), split=split))  # fmt: skip
+            if split is not None and await self._status(bounty) is S.COMPLETED:
+                self.paid[bounty] = SPLIT_TO_HUNTER - SPLIT_TO_HUNTER * 1000 // 10_000
+                self.card_keeps[bounty] = SPLIT_TO_HUNTER  # the rest was refunded
 
         self.run(go())
+
+    @rule(
+        data=st.data(),
+        lost=st.booleans(),
+        amount=st.sampled_from([REWARD, SPLIT_TO_HUNTER]),
+        duplicated=st.booleans(),
+    )
+    def chargeback(self, data: st.DataObject, lost: bool, amount: int, duplicated: bool) -> None:
+        """The payer's bank disputes the charge of an OPEN bounty, then decides."""
+        bounty = self.pick(data, {S.OPEN})
+        if bounty is None:
+            return
+        [charge] = [i for i in self.provider.intents_for(str(bounty))
+                    if i.status.value == "succeeded"]  # fmt: skip
+        self.disputes += 1
+        dispute = {"id": f"dp_{uuid.uuid4().hex}", "object": "dispute", "amount": amount,
+                   "currency": "eur", "payment_intent": charge.id}  # fmt: skip
+
+        def event(kind: str, status: str) -> dict[str, Any]:
+            return {"id": f"evt_{uuid.uuid4().hex}", "type": f"charge.dispute.{kind}",
+                    "data": {"object": {**dispute, "status": status}}}  # fmt: skip
+
+        async def deliver() -> None:
+            sequence = [
+                event("created", "needs_response"),
+                event("closed", "lost" if lost else "won"),
+            ]
+            for delivered in sequence * (2 if duplicated else 1):
+                async with unit_of_work(self.session_factory, _Quiet()) as work:
+                    await webhooks.receive(work, delivered)
+                await self._settle()
+
+        self.run(deliver())
+        if lost:
+            # The bank took `amount` back; we refunded the rest: the card keeps nothing.
+            assert self.run(self._status(bounty)) is S.CANCELLED
+            self.card_keeps[bounty] = amount
 
     @invariant()
     def money_is_where_the_statuses_say(self) -> None:
@@ -237,9 +296,13 @@ class MoneyFlow(RuleBasedStateMachine):
                     status = await self._status(bounty)
                     held = await ledger.balance(session, ledger.held(bounty, "EUR"))
                     assert held == (REWARD if status in HOLDING else 0), (status, held)
+                    # What the sandbox says the card paid (charges less our refunds; a
+                    # chargeback is the bank's, not a refund of ours).
                     charged = self.provider.charged(str(bounty))
-                    assert charged == (REWARD if status in CHARGED else 0), (status, charged)
-                    released += REWARD - FEE if status is S.COMPLETED else 0
+                    expected = REWARD if status in CHARGED else 0
+                    assert charged == self.card_keeps.get(bounty, expected), (status, charged)
+                    if status is S.COMPLETED:
+                        released += self.paid.get(bounty, REWARD - FEE)
                 if hasattr(self, "hunter"):
                     wallet = await ledger.balance(
                         session, ledger.wallet(self.hunter.user_id, "EUR")
@@ -253,7 +316,7 @@ def test_money_is_never_created_lost_or_moved_twice(database_url: str) -> None:
     MoneyFlow.database_url = database_url
     run = MoneyFlow.TestCase
     run.settings = settings(
-        max_examples=8, stateful_step_count=12, deadline=None, derandomize=True,
+        max_examples=10, stateful_step_count=20, deadline=None, derandomize=True,
         suppress_health_check=list(HealthCheck),
     )  # fmt: skip
     run().runTest()

@@ -109,3 +109,53 @@ async def test_an_unreachable_stripe_is_provider_unavailable() -> None:
     with pytest.raises(ProviderUnavailable):
         await gone.customer(user_id="u", email="", idempotency_key="k")
     await gone.close()
+
+
+async def test_saving_a_card_with_a_setup_intent_and_reading_it_back(
+    provider: StripePaymentProvider, stripe_url: str
+) -> None:
+    customer = await provider.customer(user_id="u2", email="", idempotency_key="cus-setup")
+    pm = card(stripe_url, "4242424242424242")
+    setup = await provider.create_setup_intent(
+        customer_id=customer, payment_method=pm, metadata={"user_id": "u2"},
+        idempotency_key="setup:ok",
+    )  # fmt: skip
+    assert (setup.status, setup.payment_method, setup.failure) == (IntentStatus.SUCCEEDED, pm, None)
+    assert setup.metadata == {"user_id": "u2"}
+    assert (await provider.retrieve_setup_intent(setup.id)).status is IntentStatus.SUCCEEDED
+    details = await provider.payment_method_details(pm)
+    assert (details.brand, details.last4, details.exp_month, details.exp_year) == (
+        "visa", "4242", 12, 2034,
+    )  # fmt: skip
+    assert details.fingerprint
+    await provider.detach_payment_method(pm)
+    await provider.detach_payment_method(pm)  # again: no error
+    waiting = await provider.create_setup_intent(
+        customer_id=customer, payment_method=None, metadata={}, idempotency_key="setup:sheet"
+    )
+    assert waiting.status is IntentStatus.REQUIRES_PAYMENT_METHOD
+    assert waiting.client_secret.startswith(waiting.id + "_secret_")
+    with pytest.raises(LookupError):
+        await provider.payment_method_details("pm_unknown")
+
+
+async def test_a_card_declined_at_saving_is_an_answer(
+    provider: StripePaymentProvider, stripe_url: str
+) -> None:
+    customer = await provider.customer(user_id="u3", email="", idempotency_key="cus-declined")
+    setup = await provider.create_setup_intent(
+        customer_id=customer, payment_method=card(stripe_url, "4000000000000002"),
+        metadata={}, idempotency_key="setup:declined",
+    )  # fmt: skip
+    assert setup.status is not IntentStatus.SUCCEEDED
+    assert setup.failure == "Your card was declined."
+
+
+async def test_a_paid_intent_reports_its_card_fingerprint(
+    provider: StripePaymentProvider, stripe_url: str
+) -> None:
+    pm = card(stripe_url, "4242424242424242")
+    intent = await _intent(provider, "fingerprint", pm)
+    assert intent.payment_method == pm  # type: ignore[attr-defined]
+    assert intent.card_fingerprint == (await provider.payment_method_details(pm)).fingerprint  # type: ignore[attr-defined]
+    assert (await provider.retrieve_intent(intent.id)).card_fingerprint == intent.card_fingerprint  # type: ignore[attr-defined]
