@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -102,6 +102,10 @@ _STATE_COLUMNS = (
 )
 
 
+_STATE = select(*_STATE_COLUMNS).where(col(Bounty.id) == bindparam("bounty_id"))
+_STATE_SHARED = _STATE.with_for_update(read=True)
+
+
 def _state(row: Any) -> BountyState:
     return BountyState(row[0], row[1], row[2], row[3], Money(row[4], row[5]), row[6], row[7])
 
@@ -114,10 +118,8 @@ async def load_state(
     `lock` takes a share lock: transitions wait until this transaction ends (used by apply, so
     an application cannot slip in after the bounty was assigned).
     """
-    query = select(*_STATE_COLUMNS).where(col(Bounty.id) == bounty_id)
-    if lock:
-        query = query.with_for_update(read=True)
-    row = (await session.execute(query)).one_or_none()
+    query = _STATE_SHARED if lock else _STATE
+    row = (await session.execute(query, {"bounty_id": bounty_id})).one_or_none()
     if row is None or not (state := _state(row)).visible_to(viewer):
         raise NotFound("no such bounty", field="bountyId")
     return state

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, tuple_
+from sqlalchemy import Select, and_, bindparam, func, select, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -305,9 +305,13 @@ async def categories(session_factory: SessionFactory) -> list[str]:
         return list(rows)
 
 
+_APPLICATION_BY_ID = application_query().where(a.id == bindparam("application_id"))
+
+
 async def application_by_id(
     session_factory: SessionFactory, application_id: uuid.UUID
 ) -> ApplicationCard:
     async with session_factory() as session:
-        row = (await session.execute(application_query().where(a.id == application_id))).one()
+        found = await session.execute(_APPLICATION_BY_ID, {"application_id": application_id})
+        row = found.one()
     return ApplicationCard(*row)
