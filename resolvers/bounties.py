@@ -86,9 +86,7 @@ class BountyUpdate:
 
     @strawberry.field(description="The bounty as it is now (read fresh, not from a cache).")
     async def bounty(self, info: Info) -> Bounty | None:
-        [card] = await cards.cards_by_id(
-            info.context.reads, [uuid.UUID(self.bounty_id.node_id)]
-        )
+        [card] = await cards.cards_by_id(info.context.reads, [uuid.UUID(self.bounty_id.node_id)])
         if card is None or not card.visible_to(info.context.viewer):
             return None
         return Bounty.from_card(card)
