@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     # A charge still waiting for the payer (sheet never completed, 3-D Secure abandoned) after
     # this long is cancelled and its bounty returns to DRAFT (`payments.expire_funding`).
     funding_timeout_minutes: int = Field(default=60, ge=1, le=10_080)
+    # Payouts: the smallest `requestPayout` amount, in minor units of the payout's currency.
+    payout_minimum_minor: int = Field(default=1000, ge=1)
+    # Where Stripe's hosted Connect onboarding sends the hunter back (`payoutAccountLink`):
+    # `return` when they finished or left, `refresh` when the link expired (ask for a new one).
+    payout_onboarding_return_url: str = "https://bountyexpo.dev/payouts/return"
+    payout_onboarding_refresh_url: str = "https://bountyexpo.dev/payouts/refresh"
 
     # None means "on outside production".
     graphiql: bool | None = None

@@ -1,5 +1,5 @@
-"""Payments benchmark: funding+release cycles/s through the API, SQL statements per publish and
-per release, and ledger balance reads/s at 1M postings.
+"""Payments benchmark: funding+release cycles/s through the API, SQL statements per publish, per
+release and per payout, and ledger balance reads/s at 1M postings.
 
     TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \
         .venv/bin/python -m bench.payments [--cycles 100] [--postings 1000000] [--reads 5000]
@@ -8,7 +8,9 @@ Works in a scratch database of its own (cloned from the test template, dropped a
 the server of TEST_DATABASE_URL or the embedded one. Cycles run in process through the real app
 (httpx's ASGI transport, the sandbox provider): each cycle is `publishBounty` with a saved test
 card (charge, FUNDING posting, OPEN) and, after the hunter's apply/accept/submit (not timed),
-`approveCompletion` (RELEASE posting with the fee); only those two requests are timed. Then 1M
+`approveCompletion` (RELEASE posting with the fee), then the hunter's `requestPayout` of the net
+reward (transfer and payout on the sandbox; the hunter onboarded once, before the cycles); only
+those three requests are timed. Then 1M
 postings (2M entries over 10,000 wallets) are bulk-loaded with the ledger's row triggers off and
 the balances set in one statement (the invariants are checked after), and the balance of random
 wallets is read through `ledger.balance`, one session per read as a request would.
@@ -48,6 +50,9 @@ ACCEPT = """mutation ($input: ApplicationInput!) { acceptApplication(input: $inp
 SUBMIT = """mutation ($input: SubmitWorkInput!) { submitWork(input: $input) { __typename } }"""
 APPROVE = """mutation ($input: BountyPaymentInput!) { approveCompletion(input: $input) {
   __typename ... on BountySuccess { bounty { status } } } }"""
+LINK = "mutation { payoutAccountLink { __typename } }"
+PAYOUT = """mutation ($input: RequestPayoutInput!) { requestPayout(input: $input) {
+  __typename ... on RequestPayoutSuccess { payout { status } } } }"""
 
 
 class Statements:
@@ -76,6 +81,8 @@ async def cycles(url: str, count: int) -> None:
     release_times: list[float] = []
     publish_statements: list[int] = []
     release_statements: list[int] = []
+    payout_times: list[float] = []
+    payout_statements: list[int] = []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
@@ -90,6 +97,10 @@ async def cycles(url: str, count: int) -> None:
                 data: dict[str, Any] = body["data"]
                 return data
 
+            response = await client.post(
+                "/graphql", json={"query": LINK}, headers={"authorization": f"Bearer {h}"}
+            )
+            assert response.json()["data"]["payoutAccountLink"]["__typename"].endswith("Success")
             for i in range(count + 5):  # five warm-up cycles
                 made = await call(
                     CREATE, p, title=f"Bench bounty {i}", description="Benchmark cycle",
@@ -120,6 +131,13 @@ async def cycles(url: str, count: int) -> None:
                 if i >= 5:
                     release_times.append(elapsed)
                     release_statements.append(statements)
+                counter.count, started = 0, time.perf_counter()
+                paid = await call(PAYOUT, h, amount=9_000, currency="EUR", idempotencyKey=f"o{i}")
+                elapsed, statements = time.perf_counter() - started, counter.count
+                assert paid["requestPayout"]["payout"]["status"] == "IN_TRANSIT", paid
+                if i >= 5:
+                    payout_times.append(elapsed)
+                    payout_statements.append(statements)
     total = sum(publish_times) + sum(release_times)
     print(f"funding+release cycles: {count} in {total:.2f} s timed = {count / total:.1f} cycles/s, "
           f"{total / count * 1000:.0f} ms per cycle")  # fmt: skip
@@ -129,6 +147,10 @@ async def cycles(url: str, count: int) -> None:
     print(f"  approveCompletion p50 {statistics.median(release_times) * 1000:.1f} ms, "
           f"SQL statements per release: {statistics.median(release_statements):.0f} "
           f"(min {min(release_statements)}, max {max(release_statements)})")  # fmt: skip
+    print(f"  requestPayout p50 {statistics.median(payout_times) * 1000:.1f} ms (sandbox "
+          f"transfer and payout), SQL statements per payout: "
+          f"{statistics.median(payout_statements):.0f} (min {min(payout_statements)}, "
+          f"max {max(payout_statements)})")  # fmt: skip
     violations = await ledger_violations(session_factory)
     print(f"  ledger invariants after the cycles: {violations if violations else 'hold'}")
     await engine.dispose()

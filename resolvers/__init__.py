@@ -20,6 +20,7 @@ from resolvers.notifications import (
 )
 from resolvers.payment_methods import PaymentMethodMutations, PaymentMethodQueries
 from resolvers.payments import PaymentQueries
+from resolvers.payouts import PayoutMutations, PayoutQueries
 from resolvers.profiles import ProfileMutations, ProfileQueries
 from resolvers.risk import RiskMutations, RiskQueries
 from resolvers.server import ServerQueries
@@ -38,6 +39,7 @@ class Query(
     NotificationQueries,
     PaymentQueries,
     PaymentMethodQueries,
+    PayoutQueries,
     AdminQueries,
     ModerationQueries,
     AnalyticsQueries,
@@ -60,6 +62,7 @@ class Mutation(
     ModerationMutations,
     AnalyticsMutations,
     RiskMutations,
+    PayoutMutations,
 ):
     pass
 

@@ -45,6 +45,10 @@ class ErrorCode(Enum):
     PAYOUTS_RESTRICTED = "PAYOUTS_RESTRICTED"
     CATEGORY_PROHIBITED = "CATEGORY_PROHIBITED"
     CATEGORY_REVIEW_PENDING = "CATEGORY_REVIEW_PENDING"
+    # Payouts
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+    PAYOUT_BELOW_MINIMUM = "PAYOUT_BELOW_MINIMUM"
+    PAYOUT_ACCOUNT_NOT_READY = "PAYOUT_ACCOUNT_NOT_READY"
 
 
 @strawberry.interface(description="An expected failure of a mutation, returned as data.")
@@ -199,6 +203,27 @@ class CategoryReviewPendingError(UserError):
     pass
 
 
+# Payouts
+
+
+@strawberry.type(description="Your wallet holds less than the payout asked for; nothing moved.")
+class InsufficientFundsError(UserError):
+    pass
+
+
+@strawberry.type(description="The payout is below the minimum (PAYOUT_MINIMUM_MINOR).")
+class PayoutBelowMinimumError(UserError):
+    pass
+
+
+@strawberry.type(
+    description="No payout account with payouts enabled: finish onboarding with "
+    "`payoutAccountLink` (see `payoutAccount.requirementsDue`)."
+)
+class PayoutAccountNotReadyError(UserError):
+    pass
+
+
 Success = TypeVar("Success")
 # What a mutation's resolver returns: its success payload, or the UserError member of a domain
 # failure. The field's GraphQL type, `graphql_type=<Verb><Noun>Result`, says which errors it
@@ -232,6 +257,9 @@ _ERROR_TYPES: dict[str, type[UserError]] = {
     "PAYOUTS_RESTRICTED": PayoutsRestrictedError,
     "CATEGORY_PROHIBITED": CategoryProhibitedError,
     "CATEGORY_REVIEW_PENDING": CategoryReviewPendingError,
+    "INSUFFICIENT_FUNDS": InsufficientFundsError,
+    "PAYOUT_BELOW_MINIMUM": PayoutBelowMinimumError,
+    "PAYOUT_ACCOUNT_NOT_READY": PayoutAccountNotReadyError,
 }
 
 # Types a union may not reference yet still belong in the schema, so clients can rely on them.

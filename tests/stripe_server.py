@@ -6,7 +6,9 @@ refunds. The launcher adapts it to what our Stripe provider sends, without touch
 - state stays in memory (it otherwise pickles to /tmp/localstripe.pickle, which every process on
   the machine would share);
 - PaymentIntents accept `transfer_group` (Stripe does; localstripe answers 400);
-- `POST /v1/ephemeral_keys`, which localstripe lacks, answers like Stripe.
+- `POST /v1/ephemeral_keys`, which localstripe lacks, answers like Stripe;
+- Connect (accounts, account links, transfers, payouts), which it lacks too, is answered by our
+  own `tests/connect_server.py`, installed in front of its routes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import time
 from collections.abc import Iterator
 
 import httpx
+
+from tests.connect_server import ROOT
 
 LAUNCHER = r"""
 import secrets, sys, time
@@ -51,6 +55,8 @@ async def ephemeral_keys(request):
     })
 
 app.router.add_post("/v1/ephemeral_keys", ephemeral_keys)
+from tests.connect_server import install  # Connect (accounts, transfers, payouts): ours
+install(app)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
 """
 
@@ -70,7 +76,8 @@ def localstripe() -> Iterator[str]:
         [sys.executable, "-c", LAUNCHER, str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        cwd=ROOT,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)},
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -21,6 +21,12 @@ fees        the platform fee in force (the system setting, else PLATFORM_FEE_BPS
 freezes     held funds frozen while the payer's bank disputes the charge
 disputes    a moderator's split of the held funds; chargebacks (charge.dispute.*)
 funding_timeouts  cancels charges the payer never finished (FUNDING_TIMEOUT_MINUTES)
+connect     payout accounts (Stripe Connect Express): onboarding links, status from the provider
+connect_provider  what a provider does for payouts (accounts, transfers, payouts)
+sandbox_connect   the sandbox's Connect part
+payouts     requestPayout: WALLET -> PAYOUT_PENDING -> transfer and payout, in phases
+payout_answers    requestPayout's answer, stored under its idempotency key
+payout_events     Connect webhooks: account.updated, transfer.*, payout.*
 """
 
 from services.payments.interface import Payments, payments_for

@@ -3,7 +3,9 @@
 Every open operation that nobody moved for a while is re-driven with its own idempotency key, so
 the provider answers with the object it may already have made: a charge whose answer was lost is
 recorded (and its bounty opened) with one charge, a refund that was never sent is sent once. A
-charge still waiting for the customer is checked against the provider's current state.
+charge still waiting for the customer is checked against the provider's current state. A payout
+that never reached the provider is sent (same keys: one transfer, one payout); one in transit is
+checked against the provider (paid, or failed: its money back in the wallet).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 
 from app.db.engine import SessionFactory
 from app.db.models import OperationKind, OperationStatus
-from services.payments import charges, operations, refunds
+from services.payments import charges, operations, payouts, refunds
 from services.payments.interface import Payments
 from services.payments.provider import ProviderUnavailable
 from services.unit_of_work import Publisher, unit_of_work
@@ -49,6 +51,9 @@ async def reconcile(
             elif operation.kind is OperationKind.REFUND:
                 status = await refunds.drive(session_factory, publisher, payments, operation.id)
                 finished += status not in operations.OPEN
+            elif operation.kind is OperationKind.PAYOUT:
+                done = await payouts.drive(session_factory, publisher, payments, operation)
+                finished += done.status not in operations.OPEN
         except ProviderUnavailable:
             logger.warning("reconciling %s: the provider did not answer", operation.id)
     return finished

@@ -33,6 +33,7 @@ from dataclasses import replace
 from typing import Any
 
 from services.payments.provider import CardDetails, Intent, IntentStatus, Refund, SetupIntent
+from services.payments.sandbox_connect import SandboxConnect
 
 SUCCEEDS = frozenset({"pm_card_visa", "pm_card_mastercard", "4242424242424242"})
 DECLINED = frozenset({"pm_card_chargeDeclined", "4000000000000002", "pm_card_visa_chargeDeclined"})
@@ -56,7 +57,7 @@ CARDS: dict[str, tuple[str, str, str | None]] = {
 }
 
 
-class SandboxPaymentProvider:
+class SandboxPaymentProvider(SandboxConnect):  # Connect (payouts): sandbox_connect.py
     name = "sandbox"
     publishable_key = "pk_test_sandbox"
 
@@ -70,6 +71,7 @@ class SandboxPaymentProvider:
         self.methods: dict[str, CardDetails] = {}  # saved methods
         self.sources: dict[str, str] = {}  # saved method -> the test method it charges like
         self.events: list[dict[str, Any]] = []  # setup_intent.succeeded, as Stripe would send
+        self._init_connect()
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}_sandbox_{next(self._ids)}_{secrets.token_hex(4)}"

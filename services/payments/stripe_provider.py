@@ -1,5 +1,8 @@
 """Stripe, through its official SDK's async client over HTTPX (the only module importing `stripe`).
 
+Payouts (`StripeConnect`): Express connected accounts, transfers to them, and payouts from their
+balance on the connected account (`Stripe-Account`), each create keyed by our ids.
+
 Separate charges and transfers: a PaymentIntent per funding attempt on the platform's own
 balance, grouped per bounty by `transfer_group` ("bounty:<id>"). Timeouts are explicit and the
 SDK's own retries are off: our operations re-drive with the same idempotency keys instead. A
@@ -16,6 +19,13 @@ from typing import Any
 
 import stripe
 
+from services.payments.connect_provider import (
+    AccountLink,
+    ConnectAccount,
+    Payout,
+    ProviderRefused,
+    Transfer,
+)
 from services.payments.provider import (
     CardDetails,
     Intent,
@@ -29,7 +39,95 @@ from services.payments.provider import (
 EPHEMERAL_KEY_API_VERSION = "2024-06-20"
 
 
-class StripePaymentProvider:
+class StripeConnect:
+    """Connect (payouts): Express accounts, onboarding links, transfers to them, and payouts
+    from their balance (the `Stripe-Account` header). Mixed into `StripePaymentProvider`."""
+
+    client: stripe.StripeClient
+
+    async def create_account(
+        self, *, user_id: str, email: str, idempotency_key: str
+    ) -> ConnectAccount:
+        params: dict[str, Any] = {
+            "type": "express",
+            "capabilities": {"transfers": {"requested": True}},
+            "metadata": {"user_id": user_id},
+        }
+        if email:
+            params["email"] = email
+        made = await _call(
+            self.client.v1.accounts.create_async(params, {"idempotency_key": idempotency_key})  # type: ignore[arg-type]
+        )
+        return _account(made)
+
+    async def retrieve_account(self, account_id: str) -> ConnectAccount:
+        return _account(await _found(self.client.v1.accounts.retrieve_async(account_id)))
+
+    async def account_link(
+        self, *, account_id: str, refresh_url: str, return_url: str
+    ) -> AccountLink:
+        link = await _call(
+            self.client.v1.account_links.create_async(
+                {"account": account_id, "refresh_url": refresh_url, "return_url": return_url,
+                 "type": "account_onboarding"}
+            )
+        )  # fmt: skip
+        return AccountLink(str(link.url), int(link.expires_at))
+
+    async def create_transfer(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        destination: str,
+        transfer_group: str,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+    ) -> Transfer:
+        params: dict[str, Any] = {
+            "amount": amount, "currency": currency.lower(), "destination": destination,
+            "transfer_group": transfer_group, "metadata": dict(metadata),
+        }  # fmt: skip
+        made = await _refusable(
+            self.client.v1.transfers.create_async(params, {"idempotency_key": idempotency_key})  # type: ignore[arg-type]
+        )
+        return _transfer(made)
+
+    async def retrieve_transfer(self, transfer_id: str) -> Transfer:
+        return _transfer(await _found(self.client.v1.transfers.retrieve_async(transfer_id)))
+
+    async def reverse_transfer(self, transfer_id: str, *, idempotency_key: str) -> Transfer:
+        await _call(
+            self.client.v1.transfers.reversals.create_async(
+                transfer_id, {}, {"idempotency_key": idempotency_key}
+            )
+        )
+        return await self.retrieve_transfer(transfer_id)
+
+    async def create_payout(
+        self,
+        *,
+        account_id: str,
+        amount: int,
+        currency: str,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+    ) -> Payout:
+        params: dict[str, Any] = {
+            "amount": amount, "currency": currency.lower(), "metadata": dict(metadata),
+        }  # fmt: skip
+        options: dict[str, Any] = {"idempotency_key": idempotency_key, "stripe_account": account_id}
+        made = await _refusable(self.client.v1.payouts.create_async(params, options))  # type: ignore[arg-type]
+        return _payout(made, account_id)
+
+    async def retrieve_payout(self, *, account_id: str, payout_id: str) -> Payout:
+        found = await _found(
+            self.client.v1.payouts.retrieve_async(payout_id, options={"stripe_account": account_id})
+        )
+        return _payout(found, account_id)
+
+
+class StripePaymentProvider(StripeConnect):
     name = "stripe"
 
     def __init__(
@@ -247,8 +345,71 @@ async def _call(awaitable: Any) -> Any:
         return await awaitable
     except (stripe.APIConnectionError, stripe.RateLimitError) as error:
         raise ProviderUnavailable(str(error)) from error
+    except stripe.IdempotencyError as error:  # 409: the same key is in flight (a concurrent retry)
+        raise ProviderUnavailable(str(error)) from error
     except stripe.APIError as error:
         raise ProviderUnavailable(str(error)) from error
+
+
+async def _found(awaitable: Any) -> Any:
+    """Like `_call`; LookupError for an object Stripe does not know."""
+    try:
+        return await _call(awaitable)
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:
+            raise LookupError(str(error)) from error
+        raise
+
+
+async def _refusable(awaitable: Any) -> Any:
+    """Like `_call`; ProviderRefused when Stripe says no (4xx): nothing was made."""
+    try:
+        return await _call(awaitable)
+    except (stripe.InvalidRequestError, stripe.PermissionError) as error:
+        raise ProviderRefused(error.user_message or str(error)) from error
+
+
+def _metadata(found: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (found.get("metadata") or {}).items()}
+
+
+def _account(obj: Any) -> ConnectAccount:
+    found = _plain(obj)
+    requirements = found.get("requirements") or {}
+    due = list(requirements.get("currently_due") or []) + list(requirements.get("past_due") or [])
+    return ConnectAccount(
+        id=str(found["id"]),
+        payouts_enabled=bool(found.get("payouts_enabled")),
+        details_submitted=bool(found.get("details_submitted")),
+        requirements_due=tuple(dict.fromkeys(str(item) for item in due)),
+        disabled_reason=requirements.get("disabled_reason"),
+        past_due=bool(requirements.get("past_due")),
+    )
+
+
+def _transfer(obj: Any) -> Transfer:
+    found = _plain(obj)
+    return Transfer(
+        id=str(found["id"]),
+        amount=int(found["amount"]),
+        currency=str(found["currency"]).upper(),
+        destination=str(found.get("destination")),
+        amount_reversed=int(found.get("amount_reversed") or 0),
+        metadata=_metadata(found),
+    )
+
+
+def _payout(obj: Any, account_id: str) -> Payout:
+    found = _plain(obj)
+    return Payout(
+        id=str(found["id"]),
+        status=str(found["status"]),
+        amount=int(found["amount"]),
+        currency=str(found["currency"]).upper(),
+        account_id=account_id,
+        metadata=_metadata(found),
+        failure=found.get("failure_message"),
+    )
 
 
 def _intent(obj: Any) -> Intent:

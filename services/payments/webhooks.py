@@ -10,8 +10,9 @@ path, duplicate and out-of-order deliveries converge on one final state.
 
 Handled: payment_intent.succeeded / payment_failed / canceled / requires_action / processing
 (the charge), charge.refunded (refunds), setup_intent.succeeded (a saved payment method:
-`payment_methods`), charge.dispute.created / closed (chargebacks: `disputes`). Other types are
-stored and marked processed without an effect.
+`payment_methods`), charge.dispute.created / closed (chargebacks: `disputes`), account.updated,
+transfer.created / reversed and payout.* (Connect: `payout_events.py`). Other types are stored
+and marked processed without an effect.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlmodel import col
 from app.db.engine import SessionFactory
 from app.db.models import PaymentOperation, WebhookEvent
 from app.db.models.base import utcnow
-from services.payments import charges, disputes, payment_methods, refunds
+from services.payments import charges, disputes, payment_methods, payout_events, refunds
 from services.payments.interface import Payments
 from services.payments.provider import Intent, Refund
 from services.unit_of_work import Publisher, UnitOfWork, unit_of_work
@@ -92,13 +93,14 @@ async def process(
         event = await session.get(WebhookEvent, event_id)
         if event is None or event.processed_at is not None:
             return False
-        event_type, obj = event.type, event.payload["data"]["object"]
+        event_type, obj, payload = event.type, event.payload["data"]["object"], event.payload
     intent: Intent | None = None
     setup = None
     if event_type.startswith("payment_intent.") and isinstance(obj.get("id"), str):
         intent = await _current_intent(payments, obj["id"])  # may raise: the job retries
     elif event_type.startswith("setup_intent.") and isinstance(obj.get("id"), str):
         setup = await payment_methods.current_setup(payments, obj["id"])
+    connect_event = await payout_events.prepare(session_factory, payments, payload)
     async with unit_of_work(session_factory, publisher) as work:
         if await _claim(work, event_id) is None:
             return False
@@ -112,6 +114,8 @@ async def process(
             await _refunded(work, obj)
         elif event_type in ("charge.dispute.created", "charge.dispute.closed"):
             await disputes.apply_event(work, payments, event_type, obj)
+        elif connect_event is not None:
+            await payout_events.apply(work, connect_event)
     return True
 
 

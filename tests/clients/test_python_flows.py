@@ -521,6 +521,19 @@ async def test_two_users_go_from_sign_up_to_a_reviewed_bounty(stack: Stack) -> N
         assert [(e["node"]["amount"], e["node"]["currency"]) for e in paid["edges"]] == [
             (-5000, "USD")
         ]
+        # --- payout: Connect onboarding, then the wallet out to the hunter's bank -----------
+        account = (await hunter.run("PayoutAccount"))["payoutAccount"]
+        assert account["status"] == "NOT_STARTED"
+        linked = (await hunter.run("PayoutAccountLink"))["payoutAccountLink"]
+        assert linked["__typename"] == "PayoutAccountLinkSuccess", linked
+        assert linked["account"]["status"] == "ENABLED"  # the sandbox onboards at once
+        assert (await hunter.run("PayoutAccount"))["payoutAccount"]["payoutsEnabled"] is True
+        payout = {"input": {"amount": 4500, "currency": "USD", "idempotencyKey": key()}}
+        paid_out = (await hunter.run("RequestPayout", payout))["requestPayout"]
+        assert paid_out["__typename"] == "RequestPayoutSuccess", paid_out
+        assert (paid_out["payout"]["status"], paid_out["payout"]["amount"]) == ("IN_TRANSIT", 4500)
+        assert (paid_out["wallet"]["available"], paid_out["wallet"]["pending"]) == (0, 4500)
+        assert (await hunter.run("RequestPayout", payout))["requestPayout"] == paid_out
         for author, rating in ((poster, 5), (hunter, 4)):
             reviewed = await author.run(
                 "ReviewUser",

@@ -379,6 +379,14 @@ SELF_SERVICE: dict[str, Case] = {
         {},
         {**dict.fromkeys(ACTORS, "NOT_FOUND"), "anonymous": "UNAUTHENTICATED"},
     ),
+    # Payouts: each user onboards and pays out their own wallet only.
+    "payoutAccount": Case("{ payoutAccount { status } }", {}, SIGNED_IN),
+    "payoutAccountLink": Case(f"mutation {{ payoutAccountLink {RESULT} }}", {}, SIGNED_IN),
+    "requestPayout": Case(
+        f"mutation ($input: RequestPayoutInput!) {{ requestPayout(input: $input) {RESULT} }}",
+        {"input": {"amount": 5000, "currency": "EUR", "idempotencyKey": "payout-1"}},
+        {**dict.fromkeys(ACTORS, "PAYOUT_ACCOUNT_NOT_READY"), "anonymous": "UNAUTHENTICATED"},
+    ),
     "notificationPreferences": Case("{ notificationPreferences { timeZone } }", {}, SIGNED_IN),
     "markAllNotificationsRead": Case(
         "mutation { markAllNotificationsRead { __typename count } }", {}, SIGNED_IN
@@ -550,6 +558,8 @@ async def test_self_service_root_fields_by_actor(
         assert result == {"edges": []}
     elif field == "wallet":
         assert result == {"currency": "EUR", "available": 0, "pending": 0}
+    elif field == "payoutAccount":
+        assert result == {"status": "NOT_STARTED"}
     elif field == "unreadCounts":
         assert result == {"messages": 0, "notifications": 0}
     elif field == "unreadNotificationCount":

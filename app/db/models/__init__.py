@@ -55,6 +55,7 @@ from app.db.models.payments import (
     PostingKind,
     WebhookEvent,
 )
+from app.db.models.payouts import PayoutAccount, PayoutAccountStatus
 from app.db.models.risk import (
     CategoryPolicy,
     CategoryRule,
@@ -111,6 +112,8 @@ __all__ = [
     "PaymentDispute",
     "PaymentMethod",
     "PaymentOperation",
+    "PayoutAccount",
+    "PayoutAccountStatus",
     "PersistedOperation",
     "Platform",
     "PostingKind",

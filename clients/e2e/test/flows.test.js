@@ -321,6 +321,17 @@ test("two users go from sign-up to a reviewed bounty through Apollo Client", asy
   assert.deepEqual([wallet.available, wallet.pending], [4500, 0]);
   const money = (await hunter.run("Transactions", { first: 10 })).transactions;
   assert.deepEqual(money.edges.map((e) => [e.node.type, e.node.amount, e.node.fee]), [["RELEASED", 4500, 500]]);
+  // payout: Connect onboarding (the sandbox onboards at once), then the wallet out to the bank
+  assert.equal((await hunter.run("PayoutAccount")).payoutAccount.status, "NOT_STARTED");
+  const linked = (await hunter.run("PayoutAccountLink")).payoutAccountLink;
+  assert.equal(linked.__typename, "PayoutAccountLinkSuccess");
+  assert.equal(linked.account.status, "ENABLED");
+  const payout = { input: { amount: 4500, currency: "USD", idempotencyKey: randomUUID() } };
+  const paidOut = (await hunter.run("RequestPayout", payout)).requestPayout;
+  assert.equal(paidOut.__typename, "RequestPayoutSuccess");
+  assert.deepEqual([paidOut.payout.status, paidOut.payout.amount], ["IN_TRANSIT", 4500]);
+  assert.deepEqual([paidOut.wallet.available, paidOut.wallet.pending], [0, 4500]);
+  assert.deepEqual((await hunter.run("RequestPayout", payout)).requestPayout, paidOut);
   for (const [author, rating] of [[poster, 5], [hunter, 4]]) {
     const reviewed = await author.run("ReviewUser", {
       input: { bountyId, rating, text: "Great to work with." },

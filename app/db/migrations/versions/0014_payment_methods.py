@@ -1,7 +1,7 @@
 """payment methods and disputes: saved cards, chargebacks, the PAYMENT_FAILED notification
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-01
 
 `payment_methods`: the cards (and wallet cards) users saved through SetupIntents, one default
@@ -17,7 +17,7 @@ import sqlmodel  # noqa: F401  (autogenerate writes sqlmodel.sql.sqltypes.AutoSt
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,120 @@
+"""Root fields of payouts: the viewer's payout account, its onboarding link, and payout requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import strawberry
+
+from app.security.permissions import IsAuthenticated
+from resolvers.bounty_mutations import money_mover
+from resolvers.mutations import attempt, require_viewer
+from schema.context import Info
+from schema.errors import Result
+from schema.payments import Wallet
+from schema.payouts import (
+    Payout,
+    PayoutAccount,
+    PayoutAccountLinkResult,
+    PayoutAccountLinkSuccess,
+    PayoutAccountStatus,
+    PayoutStatus,
+    RequestPayoutInput,
+    RequestPayoutResult,
+    RequestPayoutSuccess,
+)
+from services.bounties.errors import PaymentFailed
+from services.payments import connect, payouts
+from services.payments.interface import payments_for
+from services.payments.payout_answers import PayoutResponse
+from services.payments.provider import ProviderUnavailable
+
+
+def _account(card: connect.AccountCard) -> PayoutAccount:
+    return PayoutAccount(
+        status=PayoutAccountStatus[card.status],
+        payouts_enabled=card.payouts_enabled,
+        details_submitted=card.details_submitted,
+        requirements_due=list(card.requirements_due),
+    )
+
+
+def _success(answer: PayoutResponse) -> RequestPayoutSuccess:
+    card = answer.payout
+    return RequestPayoutSuccess(
+        payout=Payout(
+            id=strawberry.ID(card.id),
+            status=PayoutStatus[card.status],
+            amount=card.amount,
+            currency=card.currency,
+            failure=card.failure,
+            created_at=datetime.fromisoformat(card.created_at),
+        ),
+        wallet=Wallet(currency=card.currency, available=answer.available, pending=answer.pending),
+    )
+
+
+@strawberry.type
+class PayoutQueries:
+    @strawberry.field(
+        description="Your payout account: NOT_STARTED until the first `payoutAccountLink`, then "
+        "as the payment provider last reported it.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def payout_account(self, info: Info) -> PayoutAccount:
+        viewer = require_viewer(info)
+        payments = payments_for(info.context.settings)
+        card = await connect.payout_account(info.context.reads, viewer, payments=payments)
+        return _account(card)
+
+
+@strawberry.type
+class PayoutMutations:
+    @strawberry.mutation(
+        description="A link to the payment provider's hosted onboarding (Stripe Connect Express) "
+        "for your payout account, made on first use. Open it in a browser; ask again when it "
+        "expired or when `payoutAccount.status` is PENDING or RESTRICTED.",
+        permission_classes=[IsAuthenticated],
+        graphql_type=PayoutAccountLinkResult,
+    )
+    async def payout_account_link(self, info: Info) -> Result[PayoutAccountLinkSuccess]:
+        viewer, payments = await money_mover(info)
+        context = info.context
+
+        async def run() -> PayoutAccountLinkSuccess:
+            try:
+                made = await connect.onboarding_link(
+                    context.session_factory, viewer, payments=payments, settings=context.settings
+                )
+            except ProviderUnavailable as error:
+                raise PaymentFailed("the payment provider did not answer: try again") from error
+            return PayoutAccountLinkSuccess(
+                url=made.link.url,
+                expires_at=datetime.fromtimestamp(made.link.expires_at, UTC),
+                account=_account(made.account),
+            )
+
+        return await attempt(run())
+
+    @strawberry.mutation(
+        description="Pay out of your wallet to your bank (minor units, at least "
+        "PAYOUT_MINIMUM_MINOR). Needs an ENABLED payout account. A money mutation: persist "
+        "`idempotencyKey` before sending and repeat it on every retry.",
+        permission_classes=[IsAuthenticated],
+        graphql_type=RequestPayoutResult,
+    )
+    async def request_payout(
+        self, info: Info, input: RequestPayoutInput
+    ) -> Result[RequestPayoutSuccess]:
+        viewer, payments = await money_mover(info)
+        context = info.context
+
+        async def run() -> RequestPayoutSuccess:
+            answer = await payouts.request(
+                context.session_factory, context.broker, viewer, payments=payments,
+                settings=context.settings, amount=input.amount, currency=input.currency,
+                key=input.idempotency_key,
+            )  # fmt: skip
+            return _success(answer)
+
+        return await attempt(run())
