@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -27,6 +27,25 @@ from services.viewer import Viewer
 MAX_MESSAGE = 2000
 A = ApplicationStatus
 ACTIVE = text("status IN ('PENDING', 'ACCEPTED')")  # uq_applications_active's predicate
+
+
+# Built once (no per-call building and cache-key hashing); bound names differ from the columns'.
+_APPLY = (
+    insert(Application)
+    .values(
+        bounty_id=bindparam("the_bounty"),
+        hunter_id=bindparam("the_hunter"),
+        message=bindparam("the_message"),
+        proposed_amount=bindparam("the_amount"),
+    )
+    .on_conflict_do_nothing(
+        index_elements=[col(Application.bounty_id), col(Application.hunter_id)],
+        # The index's own predicate, as text: with bound values PostgreSQL infers the
+        # partial index only under plan_cache_mode=force_custom_plan (the app's engine).
+        index_where=ACTIVE,
+    )
+    .returning(col(Application.id))
+)
 
 
 async def apply(
@@ -72,21 +91,9 @@ async def _apply(
         raise InvalidTransition(
             "only OPEN bounties take applications", current=state.status.value, target="APPLIED"
         )
+    values = {"the_bounty": bounty_id, "the_hunter": viewer.user_id, "the_message": text}
     application_id: uuid.UUID | None = await session.scalar(
-        insert(Application)
-        .values(
-            bounty_id=bounty_id,
-            hunter_id=viewer.user_id,
-            message=text,
-            proposed_amount=proposed_amount,
-        )
-        .on_conflict_do_nothing(
-            index_elements=[col(Application.bounty_id), col(Application.hunter_id)],
-            # The index's own predicate, as text: with bound values PostgreSQL infers the
-            # partial index only under plan_cache_mode=force_custom_plan (the app's engine).
-            index_where=ACTIVE,
-        )
-        .returning(col(Application.id))
+        _APPLY, {**values, "the_amount": proposed_amount}
     )
     if application_id is None:
         raise AlreadyApplied("you already applied to this bounty", field="input.bountyId")
