@@ -142,14 +142,19 @@ def application_query() -> Select[Any]:
     )
 
 
+_APPLICATIONS_BY_BOUNTY = (
+    application_query()
+    .where(a.bounty_id.in_(bindparam("ids", expanding=True)))
+    .order_by(a.created_at, a.id)
+)
+
+
 async def applications_by_bounty(
     session_factory: SessionFactory, bounty_ids: Sequence[uuid.UUID]
 ) -> list[list[ApplicationCard]]:
     """Batch for the loader; shown to the poster and staff only (`may_see_applications`)."""
     async with session_factory() as session:
-        rows = await session.execute(
-            application_query().where(a.bounty_id.in_(bounty_ids)).order_by(a.created_at, a.id)
-        )
+        rows = await session.execute(_APPLICATIONS_BY_BOUNTY, {"ids": list(bounty_ids)})
         grouped: dict[uuid.UUID, list[ApplicationCard]] = defaultdict(list)
         for row in rows:
             grouped[row[1]].append(ApplicationCard(*row))
