@@ -9,7 +9,7 @@ exactly the requests it measures; `instructions()` starts such a child and retur
 divided by the number of requests. Requests go to the app with `call()` (no socket, no client).
 
 Used by bench/auth_instructions.py, bench/execution_instructions.py,
-bench/mutation_instructions.py and bench/monitoring_instructions.py.
+bench/mutation_instructions.py, bench/monitoring_instructions.py and bench/operations_profile.py.
 """
 
 from __future__ import annotations
@@ -35,9 +35,12 @@ def require_valgrind() -> None:
         sys.exit("valgrind is not installed (Debian package valgrind)")
 
 
-def instructions(module: str, arguments: Sequence[str], requests: int) -> float:
+def instructions(
+    module: str, arguments: Sequence[str], requests: int, printed: list[str] | None = None
+) -> float:
     """Instructions per request of `python -m <module> --child <arguments...>` under callgrind,
-    which must measure `requests` requests inside `counting()`."""
+    which must measure `requests` requests inside `counting()`; its standard output is appended
+    to `printed` when given."""
     command = [
         "valgrind",
         "--tool=callgrind",
@@ -54,6 +57,8 @@ def instructions(module: str, arguments: Sequence[str], requests: int) -> float:
     found = COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None:
         raise RuntimeError(f"{module} {' '.join(arguments)} failed:\n{done.stderr[-3000:]}")
+    if printed is not None:
+        printed.append(done.stdout)
     return int(found.group(1)) / requests
 
 

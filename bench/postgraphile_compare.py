@@ -47,6 +47,7 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.execution_instructions import DETAIL
 from bench.marketplace_read import BODY as GATEWAY_BODY
 from bench.marketplace_read import gateway
 
@@ -61,11 +62,6 @@ POSTGRAPHILE_QUERY = """query Hot { allBounties(first: 20, condition: {status: "
     bountyImagesByBountyId(orderBy: POSITION_ASC) { nodes { key } }
 } } }"""
 POSTGRAPHILE_BODY = orjson.dumps({"query": POSTGRAPHILE_QUERY, "operationName": "Hot"})
-DETAIL_QUERY = """query Detail($id: ID!) { bounty(id: $id) {
-  id title status reward { amount currency } poster { id displayName rating }
-  applications { id status message proposedAmount { amount currency }
-    hunter { id displayName rating } }
-} }"""
 POSTGRAPHILE_DETAIL = """query Detail($id: UUID!) { bountyByRowId(rowId: $id) {
   rowId title status rewardAmount rewardCurrency
   userByPosterId { rowId displayName ratingSum ratingCount }
@@ -310,7 +306,7 @@ def detail_subject(url: str, jwt_secret: str) -> dict[str, Any]:
     )
     variables = {"id": global_id("Bounty", bounty)}
     return {
-        "gateway": orjson.dumps({"query": DETAIL_QUERY, "variables": variables}),
+        "gateway": orjson.dumps({"query": DETAIL, "variables": variables}),
         "postgraphile": orjson.dumps(
             {"query": POSTGRAPHILE_DETAIL, "variables": {"id": str(bounty)}}
         ),
