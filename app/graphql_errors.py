@@ -26,8 +26,10 @@ from schema.errors import (
     GRAPHQL_PARSE_FAILED,
     GRAPHQL_VALIDATION_FAILED,
     INTERNAL_SERVER_ERROR,
+    UNAUTHENTICATED,
     ApiError,
 )
+from services.errors import AccountClosed
 
 logger = logging.getLogger("bountyexpo.graphql")
 MASKED_MESSAGE = "Internal server error"
@@ -51,6 +53,8 @@ class ErrorFormatter:
             extensions.update(original.extensions, code=original.code)
         elif isinstance(original, InvalidGlobalIDError):
             extensions["code"] = BAD_USER_INPUT
+        elif isinstance(original, AccountClosed):
+            extensions["code"], message = UNAUTHENTICATED, "sign in first"
         elif original is None and "code" in extensions:
             return error
         elif (outage := outage_of(original)) is not None:

@@ -352,6 +352,11 @@ def production_problems(settings: Settings) -> list[str]:
                 )
         if not (settings.stripe_publishable_key or "").startswith("pk_"):
             problems.append("STRIPE_PUBLISHABLE_KEY must be set (pk_...) for the PaymentSheet")
+        for name in ("payout_onboarding_return_url", "payout_onboarding_refresh_url"):
+            if not getattr(settings, name).startswith("https://"):
+                problems.append(
+                    f"{name.upper()} must be an https:// URL (Stripe's live mode refuses others)"
+                )
     if not settings.database_url:
         problems.append("DATABASE_URL must point at the production PostgreSQL")
     if settings.mail_is_log_only and not settings.allow_log_only_mail:

@@ -7,7 +7,10 @@ adminDashboard latency.
 
 `ingest` and `dashboard` start `bountyexpo serve` (one uvicorn process) on the seeded data set
 of `bench.marketplace_data` and drive it with wrk; `ingest` prints events/s (requests/s x batch),
-`dashboard` p50/p95/p99 of a 30-day dashboard over 90 days of daily rollups. `rollup` loads
+`dashboard` p50/p95/p99 of a 30-day dashboard over 90 days of daily rollups and 500k
+server-side bounty events (its active counts kept after the first request: a closed range),
+then the service call alone with those counts read again each time, and for a range that ends
+today (its closed days' users kept, today's events read each time). `rollup` loads
 `--events` events into one hour of a scratch database with COPY and times that hour's rollup,
 then its re-run (which changes nothing). Targets: 10,000 events/s, a rollup hour over 1M events
 under 5 s, dashboard p95 under 50 ms.
@@ -229,6 +232,72 @@ def dashboard(duration: int, connections: int) -> None:
         f"p95 {p95:.1f} ms, p99 {p99:.1f} ms, errors {errors:.0f}",
         flush=True,
     )
+    cold = sorted(asyncio.run(_uncounted(url, variables, 20)))
+    print(
+        f"adminDashboard service call with its active users counted again each time (a range "
+        f"not yet kept), 20 in a row: p50 {cold[9]:.1f} ms, p95 {cold[18]:.1f} ms, "
+        f"max {cold[-1]:.1f} ms",
+        flush=True,
+    )
+    first, *rest = asyncio.run(_straddling(url, 21))
+    rest.sort()
+    print(
+        f"adminDashboard service call from the seeded days to tomorrow (ends today): first "
+        f"{first:.1f} ms (lists the closed days' users), then 20 in a row: p50 {rest[9]:.1f} "
+        f"ms, p95 {rest[18]:.1f} ms",
+        flush=True,
+    )
+
+
+async def _straddling(url: str, rounds: int) -> list[float]:
+    """Milliseconds per dashboard read of the 30 seeded days up to tomorrow (a range that ends
+    today): the first lists its closed days' users, the others read only today's events."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.db.engine import create_read_session_factory
+    from services.admin import dashboard
+    from services.viewer import Viewer
+
+    engine = create_async_engine(url)
+    reads = create_read_session_factory(create_session_factory(engine))
+    admin = Viewer(user_id=uuid.uuid4(), role=Role.ADMIN)
+    since = datetime(2026, 10, 2, tzinfo=UTC)
+    until = datetime.now(UTC) + timedelta(days=1)
+    dashboard.forget_closed_ranges()
+    took = []
+    try:
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await dashboard.dashboard(reads, admin, since=since, until=until)
+            took.append((time.perf_counter() - started) * 1000)
+    finally:
+        dashboard.forget_closed_ranges()
+        await engine.dispose()
+    return took
+
+
+async def _uncounted(url: str, variables: dict[str, str], rounds: int) -> list[float]:
+    """Milliseconds per dashboard read when the closed range's active counts are not kept."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.db.engine import create_read_session_factory
+    from services.admin import dashboard
+    from services.viewer import Viewer
+
+    engine = create_async_engine(url)
+    reads = create_read_session_factory(create_session_factory(engine))
+    admin = Viewer(user_id=uuid.uuid4(), role=Role.ADMIN)
+    since, until = (datetime.fromisoformat(variables[key]) for key in ("from", "to"))
+    took = []
+    try:
+        for _ in range(rounds):
+            dashboard.forget_closed_ranges()
+            started = time.perf_counter()
+            await dashboard.dashboard(reads, admin, since=since, until=until)
+            took.append((time.perf_counter() - started) * 1000)
+    finally:
+        await engine.dispose()
+    return took
 
 
 def main() -> None:

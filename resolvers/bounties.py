@@ -14,6 +14,7 @@ from app.db.models import ApplicationStatus as ApplicationStatusRow
 from app.db.models import BountyStatus as BountyStatusRow
 from app.realtime.live import Live, subscription
 from app.security.permissions import IsAuthenticated
+from resolvers.lists import connection
 from resolvers.mutations import node_uuid, require_viewer
 from schema.bounties import ApplicationStatus, Bounty, BountyApplication, BountyStatus, load_bounty
 from schema.bounty_inputs import BountyFilter, BountySort
@@ -140,18 +141,14 @@ class BountyQueries:
         first: int | None = 20,
         after: str | None = None,
     ) -> Connection[BountyApplication]:
-        viewer = require_viewer(info)
-        try:
-            page = await queries.my_applications(
-                info.context.session_factory,
-                viewer,
-                status=ApplicationStatusRow(status.value) if status else None,
-                first=first,
-                after=after,
-            )
-        except InvalidInput as error:
-            raise ApiError(error.message, BAD_USER_INPUT, field=error.field) from error
-        return Connection.from_page(page, BountyApplication.from_card)
+        return await connection(
+            info,
+            queries.my_applications,
+            BountyApplication.from_card,
+            status=ApplicationStatusRow(status.value) if status else None,
+            first=first,
+            after=after,
+        )
 
     @strawberry.field(description="Categories a bounty may take (slugs).")
     async def bounty_categories(self, info: Info) -> list[str]:

@@ -13,6 +13,7 @@ from strawberry import relay
 from app.broker import Event
 from app.realtime.live import Live, subscription
 from app.security.permissions import IsAuthenticated
+from resolvers.lists import connection
 from resolvers.mutations import mutate, node_uuid, require_viewer, user_uuid
 from schema import messaging_results as results
 from schema.context import Info
@@ -80,14 +81,9 @@ class MessagingQueries:
     async def conversations(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Connection[Conversation]:
-        viewer = require_viewer(info)
-        try:
-            page = await conversations.list_conversations(
-                info.context.session_factory, viewer, first=first, after=after
-            )
-        except InvalidInput as error:
-            raise ApiError(error.message, BAD_USER_INPUT, field=error.field) from error
-        return Connection.from_page(page, Conversation.from_card)
+        return await connection(
+            info, conversations.list_conversations, Conversation.from_card, first=first, after=after
+        )
 
     @strawberry.field(
         description="A conversation's messages, newest first; pass `pageInfo.endCursor` as "

@@ -11,13 +11,14 @@ from strawberry import relay
 from app.broker import Event
 from app.realtime.live import Live, subscription
 from app.security.permissions import IsAuthenticated
+from resolvers.lists import connection
 from resolvers.mutations import mutate, node_uuid, require_viewer
 from schema import notifications as types
 from schema.context import Info
 from schema.errors import BAD_USER_INPUT, ApiError, Result, UserError
 from schema.notifications import Notification, NotificationPreferences
 from schema.pagination import Connection
-from services.errors import InvalidInput, NotFound
+from services.errors import NotFound
 from services.messaging.events import user_topic
 from services.notifications import preferences, store, tokens
 from services.notifications.store import NOTIFICATION, NotificationCard
@@ -46,18 +47,14 @@ class NotificationQueries:
         after: str | None = None,
         unread_only: bool = False,
     ) -> Connection[Notification]:
-        viewer = require_viewer(info)
-        try:
-            page = await store.list_notifications(
-                info.context.session_factory,
-                viewer,
-                first=first,
-                after=after,
-                unread_only=unread_only,
-            )
-        except InvalidInput as error:
-            raise ApiError(error.message, BAD_USER_INPUT, field=error.field) from error
-        return Connection.from_page(page, Notification.from_card)
+        return await connection(
+            info,
+            store.list_notifications,
+            Notification.from_card,
+            first=first,
+            after=after,
+            unread_only=unread_only,
+        )
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def unread_notification_count(self, info: Info) -> int:

@@ -10,7 +10,8 @@ from app.security.permissions import IsAuthenticated
 from resolvers.bounty_mutations import money_mover
 from resolvers.mutations import attempt, require_viewer
 from schema.context import Info
-from schema.errors import Result
+from schema.errors import BAD_USER_INPUT, ApiError, Result
+from schema.pagination import Connection
 from schema.payments import Wallet
 from schema.payouts import (
     Payout,
@@ -24,9 +25,10 @@ from schema.payouts import (
     RequestPayoutSuccess,
 )
 from services.bounties.errors import PaymentFailed
-from services.payments import connect, payouts
+from services.errors import InvalidInput
+from services.payments import connect, payout_answers, payouts
 from services.payments.interface import payments_for
-from services.payments.payout_answers import PayoutResponse
+from services.payments.payout_answers import PayoutCard, PayoutResponse
 from services.payments.provider import ProviderUnavailable
 
 
@@ -39,17 +41,21 @@ def _account(card: connect.AccountCard) -> PayoutAccount:
     )
 
 
+def _payout(card: PayoutCard) -> Payout:
+    return Payout(
+        id=strawberry.ID(card.id),
+        status=PayoutStatus[card.status],
+        amount=card.amount,
+        currency=card.currency,
+        failure=card.failure,
+        created_at=datetime.fromisoformat(card.created_at),
+    )
+
+
 def _success(answer: PayoutResponse) -> RequestPayoutSuccess:
     card = answer.payout
     return RequestPayoutSuccess(
-        payout=Payout(
-            id=strawberry.ID(card.id),
-            status=PayoutStatus[card.status],
-            amount=card.amount,
-            currency=card.currency,
-            failure=card.failure,
-            created_at=datetime.fromisoformat(card.created_at),
-        ),
+        payout=_payout(card),
         wallet=Wallet(currency=card.currency, available=answer.available, pending=answer.pending),
     )
 
@@ -66,6 +72,23 @@ class PayoutQueries:
         payments = payments_for(info.context.settings)
         card = await connect.payout_account(info.context.reads, viewer, payments=payments)
         return _account(card)
+
+    @strawberry.field(
+        description="Your payouts, newest first, each with where it stands (IN_TRANSIT, PAID, "
+        "FAILED: the money back in your wallet).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def payouts(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[Payout]:
+        viewer = require_viewer(info)
+        try:
+            page = await payout_answers.history(
+                info.context.reads, viewer, first=first, after=after
+            )
+        except InvalidInput as error:
+            raise ApiError(error.message, BAD_USER_INPUT, field=error.field) from error
+        return Connection.from_page(page, _payout)
 
 
 @strawberry.type

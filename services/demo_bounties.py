@@ -22,7 +22,7 @@ from app.db.engine import SessionFactory
 from app.db.models import Bounty, BountyStatus, User
 from app.db.models.base import utcnow
 from services.bounties import applications, delivery, drafting, reviews
-from services.payments import charges
+from services.payments import charges, payment_methods
 from services.payments.interface import Payments
 from services.unit_of_work import Event, UnitOfWork, unit_of_work
 from services.viewer import Viewer
@@ -137,6 +137,11 @@ async def seed_demo_bounties(session_factory: SessionFactory, payments: Payments
         existing = await session.scalar(select(func.count()).where(col(Bounty.poster_id).in_(ids)))
     if existing:
         return 0
+    # A saved card, so `paymentMethods` shows one and the poster can fund with it in GraphiQL.
+    await payment_methods.add(
+        session_factory, _NoSubscribers(), people[POSTER], payments=payments,
+        payment_method=DEMO_CARD, make_default=True, key="demo-card",
+    )  # fmt: skip
     for demo in DEMO_BOUNTIES:
         await _make(session_factory, payments, people, demo)
     return len(DEMO_BOUNTIES)

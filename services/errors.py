@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+class AccountClosed(Exception):
+    """The signed-in user no longer exists (deleted while an access token still lived): the
+    client sees UNAUTHENTICATED (app/graphql_errors.py), as it will once the token is refused."""
+
+
 class DomainError(Exception):
     """Base of every expected failure: a stable UPPER_SNAKE code, a message and maybe a field."""
 

@@ -201,7 +201,7 @@ REDIS_DURATION = Histogram(
 REDIS_ERRORS = Counter("bountyexpo_redis_errors_total", "Redis commands that failed.", ["command"])
 
 # --- Dependency outages ------------------------------------------------------------------------
-DEPENDENCIES = ("postgres", "redis")
+DEPENDENCIES = ("postgres", "redis", "stripe")
 DEPENDENCY_UNAVAILABLE = Counter(
     "bountyexpo_dependency_unavailable_total",
     "Operations answered SERVICE_UNAVAILABLE because a dependency did not answer, by dependency"

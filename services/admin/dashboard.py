@@ -5,8 +5,9 @@ bounties entering each status, GMV, platform revenue, payouts, the dispute rate)
 DAY rollups; held funds are the ledger's HELD balances now; active posters and hunters are
 distinct users of a few server-side events in the range, read from the partial index on
 (name, received_at) of server-side events alone (migration 0015) and hashed, not sorted.
-Those counts are kept in process for ranges that closed over an hour ago: events are
-append-only on the server's clock, so such a range's counts never change.
+Events are append-only on the server's clock, so what lies before an hour ago never changes:
+a range that closed keeps its two counts in process, and a range that ends today keeps the
+distinct users of its closed days and reads only today's events (see CLOSED_AFTER below).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import text
 
@@ -26,6 +28,7 @@ from services.errors import InvalidInput
 from services.viewer import Viewer
 
 MAX_DAYS = 366
+T = TypeVar("T")
 
 
 @dataclass
@@ -69,53 +72,81 @@ SELECT 'users', 'users', '', (
     ORDER BY bucket_start DESC LIMIT 1
 )
 """
-# Distinct users of the range's server-side events (the partial index of migration 0015, read
-# alone, hashed): the one part that grows with the range's activity.
-_ACTIVE = """
-UNION ALL
-SELECT 'active', 'posters', '', count(*) FROM (
-    SELECT DISTINCT user_id FROM analytics_events
-    WHERE source = 'SERVER' AND name IN ('bounty.created', 'bounty.open', 'bounty.completed')
-      AND received_at >= CAST(:since AS timestamptz)
-      AND received_at < CAST(:until AS timestamptz) AND user_id IS NOT NULL
-) AS posters
-UNION ALL
-SELECT 'active', 'hunters', '', count(*) FROM (
-    SELECT DISTINCT user_id FROM analytics_events
-    WHERE source = 'SERVER' AND name = 'bounty.submitted'
-      AND received_at >= CAST(:since AS timestamptz)
-      AND received_at < CAST(:until AS timestamptz) AND user_id IS NOT NULL
-) AS hunters
-"""
-_DASHBOARD = text(_FIGURES + _ACTIVE)
-_DASHBOARD_KNOWN_ACTIVE = text(_FIGURES)
+# Distinct users of the server-side events of [lo, hi) (the partial index of migration 0015,
+# read alone, hashed): the one part that grows with the range's activity. Counted, or listed
+# (`span` "closed" or "open") where a range straddles the last closed day.
+_ROLES = {
+    "posters": "name IN ('bounty.created', 'bounty.open', 'bounty.completed')",
+    "hunters": "name = 'bounty.submitted'",
+}
 
-# Events are append-only and stamped with the server's clock, so a range that ended before
-# any transaction still open could have stamped its events has fixed active counts: they are
-# kept (exact, not expiring) and only the cheap figures are read again.
+
+def _active(lo: str, hi: str, span: str | None = None) -> str:
+    """SQL text built once at import from the constants here (no input reaches it)."""
+    parts = []
+    for role, names in _ROLES.items():
+        users = f"""SELECT DISTINCT user_id FROM analytics_events
+    WHERE source = 'SERVER' AND {names}
+      AND received_at >= CAST(:{lo} AS timestamptz)
+      AND received_at < CAST(:{hi} AS timestamptz) AND user_id IS NOT NULL"""  # noqa: S608
+        if span is None:
+            parts.append(f"SELECT 'active', '{role}', '', count(*) FROM ({users}) AS {role}")  # noqa: S608
+        else:
+            parts.append(
+                f"SELECT '{span}', '{role}', CAST(user_id AS text), NULL FROM ({users}) AS {role}"  # noqa: S608
+            )
+    return "".join(f"\nUNION ALL\n{part}" for part in parts)
+
+
+_COUNTED = text(_FIGURES + _active("since", "until"))
+_KNOWN = text(_FIGURES)
+_SPLIT = text(
+    _FIGURES + _active("since", "boundary", "closed") + _active("boundary", "until", "open")
+)
+_SPLIT_KNOWN = text(_FIGURES + _active("boundary", "until", "open"))
+
+# Events are append-only and stamped with the server's clock: what happened before any
+# transaction still open could have stamped its events (CLOSED_AFTER ago) never changes. A range
+# that closed keeps its two counts; a range that ends today keeps the distinct users of its
+# closed days and reads only today's events again (the counts are of the union). Exact, and no
+# expiry; only the cheap figures (rollups, balances) are read on every request.
 CLOSED_AFTER = timedelta(hours=1)
-_closed_ranges: OrderedDict[tuple[datetime, datetime], tuple[int, int]] = OrderedDict()
-CLOSED_RANGES_KEPT = 256
+Users = frozenset[str]
+_closed_counts: OrderedDict[tuple[datetime, datetime], tuple[int, int]] = OrderedDict()
+_closed_users: OrderedDict[tuple[datetime, datetime], tuple[Users, Users]] = OrderedDict()
+CLOSED_COUNTS_KEPT = 256
+CLOSED_USERS_KEPT = 4  # sets of user ids: a few ranges' worth
+# Past this many distinct users a range's closed days are counted on every request instead:
+# listing them once costs a row each, and keeping them memory.
+MOST_USERS_KEPT = 200_000
+_too_many: set[tuple[datetime, datetime]] = set()
 
 
 def forget_closed_ranges() -> None:
-    """Drop the kept counts (tests that rebuild the data of a past range)."""
-    _closed_ranges.clear()
+    """Drop what is kept (tests that rebuild the data of a past range)."""
+    _closed_counts.clear()
+    _closed_users.clear()
+    _too_many.clear()
 
 
-def _known_active(since: datetime, until: datetime) -> tuple[int, int] | None:
-    found = _closed_ranges.get((since, until))
+def _kept(
+    store: OrderedDict[tuple[datetime, datetime], T], key: tuple[datetime, datetime]
+) -> T | None:
+    found = store.get(key)
     if found is not None:
-        _closed_ranges.move_to_end((since, until))
+        store.move_to_end(key)
     return found
 
 
-def _keep_active(since: datetime, until: datetime, counts: tuple[int, int]) -> None:
-    if until > utcnow() - CLOSED_AFTER:
-        return  # still open: a later request must count again
-    _closed_ranges[(since, until)] = counts
-    while len(_closed_ranges) > CLOSED_RANGES_KEPT:
-        _closed_ranges.popitem(last=False)
+def _keep(
+    store: OrderedDict[tuple[datetime, datetime], T],
+    key: tuple[datetime, datetime],
+    value: T,
+    most: int,
+) -> None:
+    store[key] = value
+    while len(store) > most:
+        store.popitem(last=False)
 
 
 async def dashboard(
@@ -132,14 +163,26 @@ async def dashboard(
     if (end - start).days > MAX_DAYS:
         raise InvalidInput(f"at most {MAX_DAYS} days", field="to")
     result = Dashboard(since=start, until=end)
-    known = _known_active(start, end)
-    if known is not None:
-        result.active_posters, result.active_hunters = known
+    closed = utcnow() - CLOSED_AFTER
+    boundary = rollups.bucket_of(closed, Granularity.DAY)  # the end of the last closed day
+    counts = _kept(_closed_counts, (start, end)) if end <= closed else None
+    split = counts is None and start < boundary < end and (start, boundary) not in _too_many
+    kept_users = _kept(_closed_users, (start, boundary)) if split else None
+    if counts is not None:
+        statement = _KNOWN
+    elif split:
+        statement = _SPLIT if kept_users is None else _SPLIT_KNOWN
+    else:
+        statement = _COUNTED
     flows: dict[str, dict[str, int]] = defaultdict(dict)
-    statement = _DASHBOARD if known is None else _DASHBOARD_KNOWN_ACTIVE
+    listed: dict[tuple[str, str], set[str]] = defaultdict(set)
+    parameters = {"since": start, "until": end, "boundary": boundary}
     async with session_factory() as session:
-        rows = await session.execute(statement, {"since": start, "until": end})
+        rows = await session.execute(statement, parameters)
         for part, name, dimension, value in rows:
+            if part in ("closed", "open"):
+                listed[part, name].add(dimension)
+                continue
             value = int(value or 0)
             if part == "rollup":
                 flows[name][dimension] = value
@@ -152,8 +195,23 @@ async def dashboard(
                 result.active_posters = value
             else:
                 result.active_hunters = value
-    if known is None:
-        _keep_active(start, end, (result.active_posters, result.active_hunters))
+    if counts is not None:
+        result.active_posters, result.active_hunters = counts
+    elif split:
+        if kept_users is None:
+            kept_users = (
+                frozenset(listed["closed", "posters"]),
+                frozenset(listed["closed", "hunters"]),
+            )
+            if len(kept_users[0]) + len(kept_users[1]) <= MOST_USERS_KEPT:
+                _keep(_closed_users, (start, boundary), kept_users, CLOSED_USERS_KEPT)
+            elif len(_too_many) < CLOSED_COUNTS_KEPT:
+                _too_many.add((start, boundary))
+        result.active_posters = len(kept_users[0] | listed["open", "posters"])
+        result.active_hunters = len(kept_users[1] | listed["open", "hunters"])
+    elif end <= closed:
+        counted = (result.active_posters, result.active_hunters)
+        _keep(_closed_counts, (start, end), counted, CLOSED_COUNTS_KEPT)
     result.new_users = flows["signups"].get("", 0)
     result.bounties_by_status = flows["bounties_entered"]
     result.gmv = flows["gmv"]

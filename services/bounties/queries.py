@@ -47,7 +47,7 @@ from services.bounties.search import (
     sort_key,
 )
 from services.errors import InvalidInput
-from services.pagination import Page, decode_cursor, encode_cursor, page_size
+from services.pagination import Counted, Page, decode_cursor, encode_cursor, page_size, read_page
 from services.viewer import Viewer
 
 UNFILTERED = BountyFilter()
@@ -240,11 +240,14 @@ async def my_applications(
     status: ApplicationStatus | None,
     first: int | None,
     after: str | None,
+    count: bool = False,
 ) -> Page[ApplicationCard]:
+    """Yours, newest first (with `count`, how many under the filter): one statement."""
     size = page_size(first)
-    query = application_query().where(a.hunter_id == viewer.user_id)
+    conditions = [a.hunter_id == viewer.user_id]
     if status is not None:
-        query = query.where(a.status == status)
+        conditions.append(a.status == status)
+    query = application_query().where(*conditions)
     if after is not None:
         created, last = decode_cursor(after)
         try:
@@ -254,14 +257,15 @@ async def my_applications(
         except (TypeError, ValueError) as error:
             raise InvalidInput("not a cursor this API issued", field="after") from error
     query = query.order_by(a.created_at.desc(), a.id.desc()).limit(size + 1)
-    async with session_factory() as session:
-        cards = [ApplicationCard(*row) for row in await session.execute(query)]
+    total = Counted(Application.__table__, conditions) if count else None  # type: ignore[attr-defined]
+    rows, found = await read_page(session_factory, query, total=total, after=after)
+    width = len(APPLICATION_COLUMNS) + 1  # the columns and the hunter, then the total
     return Page.from_rows(
-        cards,
+        [ApplicationCard(*row[:width]) for row in rows],
         size,
         lambda card: encode_cursor([card.created_at.isoformat(), str(card.id)]),
         after=after,
-        total=None,
+        total=found,
     )
 
 

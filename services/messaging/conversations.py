@@ -175,6 +175,11 @@ SELECT c.id, c.kind, c.bounty_id, c.last_message_at, c.created_at,
        (SELECT count(*) FROM messages u
          WHERE u.conversation_id = c.id AND u.seq > p.last_read_seq
            AND u.sender_id <> :viewer) AS unread,
+       CASE WHEN CAST(:count AS boolean) THEN (
+            SELECT count(*) FROM conversation_participants t
+             WHERE t.user_id = :viewer AND t.left_at IS NULL
+               AND (CAST(:only AS uuid) IS NULL OR t.conversation_id = CAST(:only AS uuid))
+       ) END AS total,
        m.id, m.seq, m.sender_id, m.body, m.attachments, m.client_message_id, m.created_at
   FROM conversation_participants p
   JOIN conversations c ON c.id = p.conversation_id
@@ -199,9 +204,10 @@ async def list_conversations(
     first: int | None,
     after: str | None,
     only: uuid.UUID | None = None,
+    count: bool = False,
 ) -> Page[ConversationCard]:
-    """Yours, most recently active first, each with its last message and unread count: one
-    statement whatever the page size."""
+    """Yours, most recently active first, each with its last message and unread count (with
+    `count`, how many you are in): one statement whatever the page size."""
     size = page_size(first)
     after_at: datetime | None = None
     after_id: uuid.UUID | None = None
@@ -211,32 +217,46 @@ async def list_conversations(
             after_at, after_id = datetime.fromisoformat(key[0]), uuid.UUID(key[1])
         except (IndexError, TypeError, ValueError) as error:
             raise InvalidInput("not a cursor this API issued", field="after") from error
+    arguments = {
+        "viewer": viewer.user_id,
+        "only": only,
+        "after_at": after_at,
+        "after_id": after_id,
+        "limit": size + 1,
+        "count": count,
+    }
     async with session_factory() as session:
-        rows = (
-            await session.execute(
-                _LIST,
-                {
-                    "viewer": viewer.user_id,
-                    "only": only,
-                    "after_at": after_at,
-                    "after_id": after_id,
-                    "limit": size + 1,
-                },
-            )
-        ).all()
+        rows = (await session.execute(_LIST, arguments)).all()
+        total: int | None = None
+        if count:
+            if rows:
+                total = int(rows[0][7])
+            elif after is None:
+                total = 0
+            else:  # past the last page: the one case of a second statement
+                total = int(await session.scalar(_COUNT, arguments) or 0)
     cards = [_card(row) for row in rows]
     return Page.from_rows(
         cards,
         size,
         lambda card: encode_cursor([card.activity.isoformat(), str(card.id)]),
         after=after,
-        total=None,
+        total=total,
     )
+
+
+_COUNT = text(
+    """
+SELECT count(*) FROM conversation_participants t
+ WHERE t.user_id = :viewer AND t.left_at IS NULL
+   AND (CAST(:only AS uuid) IS NULL OR t.conversation_id = CAST(:only AS uuid))
+"""
+)
 
 
 def _card(row: Any) -> ConversationCard:
     id_, kind, bounty_id, last_at, created_at, people, unread = row[:7]
-    message = row[7:]
+    message = row[8:]  # after the total
     last = None
     if message[0] is not None:
         last = MessageCard(message[0], id_, *message[1:])

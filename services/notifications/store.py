@@ -30,7 +30,7 @@ from app.monitoring.metrics import record_notification
 from services.errors import InvalidInput, NotFound
 from services.messaging.events import unread_event, user_topic
 from services.notifications import preferences
-from services.pagination import Page, decode_cursor, encode_cursor, page_size
+from services.pagination import Counted, Page, decode_cursor, encode_cursor, page_size, read_page
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
@@ -196,22 +196,25 @@ async def list_notifications(
     first: int | None,
     after: str | None,
     unread_only: bool,
+    count: bool = False,
 ) -> Page[NotificationCard]:
-    """Newest first, one statement."""
+    """Newest first (with `count`, how many in all under the filter): one statement."""
     size = page_size(first)
-    query = select(*_COLUMNS).where(n.user_id == viewer.user_id, n.in_app.is_(True))
+    conditions = [n.user_id == viewer.user_id, n.in_app.is_(True)]
     if unread_only:
-        query = query.where(n.read_at.is_(None))
+        conditions.append(n.read_at.is_(None))
+    query = select(*_COLUMNS).where(*conditions)
     if after is not None:
         key = decode_cursor(after)
         if len(key) != 1 or not isinstance(key[0], int):
             raise InvalidInput("not a cursor this API issued", field="after")
         query = query.where(n.seq < key[0])
-    async with session_factory() as session:
-        rows = (await session.execute(query.order_by(n.seq.desc()).limit(size + 1))).all()
+    total = Counted(Notification.__table__, conditions) if count else None  # type: ignore[attr-defined]
+    query = query.order_by(n.seq.desc()).limit(size + 1)
+    rows, found = await read_page(session_factory, query, total=total, after=after)
     cards = [_card(row) for row in rows]
     return Page.from_rows(
-        cards, size, lambda card: encode_cursor([card.seq]), after=after, total=None
+        cards, size, lambda card: encode_cursor([card.seq]), after=after, total=found
     )
 
 

@@ -25,6 +25,7 @@ from sqlmodel import col
 from app.db.engine import SessionFactory
 from app.db.models import PayoutAccount, User
 from app.settings import Settings
+from services.errors import AccountClosed
 from services.payments.connect_provider import (
     AccountLink,
     ConnectAccount,
@@ -118,6 +119,8 @@ async def _ensure_account(
         if row is not None:
             return row.account_id
         email = await session.scalar(select(col(User.email)).where(col(User.id) == viewer.user_id))
+    if email is None:  # the account was deleted while its access token still lives
+        raise AccountClosed(str(viewer.user_id))
     made = await connect_of(payments).create_account(
         user_id=str(viewer.user_id),
         email=email or "",

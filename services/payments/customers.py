@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from app.db.engine import SessionFactory
 from app.db.models import PaymentCustomer, User
+from services.errors import AccountClosed
 from services.payments.interface import Payments
 
 
@@ -30,8 +31,10 @@ async def customer_for(
         if row is not None:
             return str(row[0])
         email = await session.scalar(select(col(User.email)).where(col(User.id) == user_id))
+    if email is None:  # deleted while its access token still lives
+        raise AccountClosed(str(user_id))
     customer_id = await provider.customer(
-        user_id=str(user_id), email=email or "", idempotency_key=f"customer:{user_id}"
+        user_id=str(user_id), email=email, idempotency_key=f"customer:{user_id}"
     )
     async with session_factory() as session, session.begin():
         await session.execute(

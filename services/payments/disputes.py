@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -46,6 +47,7 @@ from services.payments.interface import Payments
 from services.payments.money import Money
 from services.unit_of_work import UnitOfWork
 
+logger = logging.getLogger(__name__)
 S = BountyStatus
 UNDER_WAY = frozenset({S.ASSIGNED, S.SUBMITTED, S.CHANGES_REQUESTED})
 
@@ -185,6 +187,11 @@ async def _lost(
     session = work.session
     held = await held_funds.held_amount(session, bounty_id, money.currency)
     taken = Money(min(money.amount, held.amount), money.currency)
+    if taken.amount < money.amount:  # released or refunded before the bank decided
+        logger.warning(
+            "chargeback %s of bounty %s lost: %d %s beyond the held funds is the platform's loss",
+            dispute_id, bounty_id, money.amount - taken.amount, money.currency,
+        )  # fmt: skip
     if taken.amount > 0:
         await ledger.post(
             session, kind=PostingKind.REFUND, reference=f"chargeback:{dispute_id}",

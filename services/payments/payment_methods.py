@@ -12,6 +12,8 @@ The first method saved is the default; removing the default promotes the newest 
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,9 +88,23 @@ def _status(setup: SetupIntent) -> str:
     return "REQUIRES_ACTION"
 
 
+_PROVIDER_ID = re.compile(r"[A-Za-z0-9_]{3,255}")  # Stripe's ids: pm_1Abc..., card_...
+
+
 def _check_id(payment_method: str, field: str) -> None:
-    if not 3 <= len(payment_method) <= 255:
+    if _PROVIDER_ID.fullmatch(payment_method) is None:
         raise InvalidInput("not a payment method id", field=field)
+
+
+def _setup_key(
+    user_id: uuid.UUID, key: str | None, payment_method: str | None, make_default: bool
+) -> str:
+    """The SetupIntent's idempotency key: the client's key and what it asked for (the provider
+    refuses a key repeated with other parameters), or a fresh one without a key."""
+    if key is None:
+        return f"setup:{user_id}:{uuid.uuid4()}"
+    asked = hashlib.sha256(f"{key}|{payment_method}|{make_default}".encode()).hexdigest()[:32]
+    return f"setup:{user_id}:{asked}"
 
 
 async def add(
@@ -118,7 +134,7 @@ async def add(
         customer_id=customer_id,
         payment_method=payment_method,
         metadata={"user_id": str(viewer.user_id), "make_default": str(make_default).lower()},
-        idempotency_key=f"setup:{viewer.user_id}:{key or uuid.uuid4()}",
+        idempotency_key=_setup_key(viewer.user_id, key, payment_method, make_default),
     )
     ephemeral = await provider.ephemeral_key(customer_id=customer_id)
     method = None

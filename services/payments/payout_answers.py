@@ -1,4 +1,5 @@
-"""The answer of `requestPayout`: the payout and the wallet, stored under the idempotency key.
+"""The answer of `requestPayout`: the payout and the wallet, stored under the idempotency key;
+and `history`, the viewer's payouts (the `payouts` connection).
 
 Stored once the provider answered (the operation left REQUESTED), so a repeat with the same key
 and input returns it as it was; before that a repeat re-drives the same operation (`payouts`).
@@ -11,10 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlmodel import col
 
-from app.db.models import IdempotencyKey, OperationStatus, PaymentOperation
+from app.db.engine import SessionFactory
+from app.db.models import IdempotencyKey, OperationKind, OperationStatus, PaymentOperation
+from services.errors import InvalidInput
+from services.pagination import Page, decode_cursor, encode_cursor, page_size
 from services.payments import ledger
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
@@ -114,3 +118,32 @@ async def response(
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat()
+
+
+async def history(
+    session_factory: SessionFactory, viewer: Viewer, *, first: int | None, after: str | None
+) -> Page[PayoutCard]:
+    """The viewer's payouts, newest first: one statement a page (keyset on created_at, id)."""
+    size = page_size(first)
+    p = PaymentOperation
+    query = select(
+        col(p.id), col(p.status), col(p.amount), col(p.currency), col(p.failure_reason),
+        col(p.created_at),
+    ).where(col(p.user_id) == viewer.user_id, col(p.kind) == OperationKind.PAYOUT)  # fmt: skip
+    if after is not None:
+        key = decode_cursor(after)
+        try:
+            at, last = datetime.fromisoformat(key[0]), uuid.UUID(key[1])
+        except (IndexError, TypeError, ValueError) as error:
+            raise InvalidInput("not a cursor this API issued", field="after") from error
+        query = query.where(tuple_(col(p.created_at), col(p.id)) < tuple_(at, last))
+    query = query.order_by(col(p.created_at).desc(), col(p.id).desc()).limit(size + 1)
+    async with session_factory() as session:
+        rows = (await session.execute(query)).all()
+    cards = [
+        PayoutCard(str(id_), STATUS[status], amount, currency, failure, _iso(at))
+        for id_, status, amount, currency, failure, at in rows
+    ]
+    return Page.from_rows(
+        cards, size, lambda card: encode_cursor([card.created_at, card.id]), after=after, total=None
+    )

@@ -240,7 +240,7 @@ async def apply_payout(
                 legs=ledger.transfer(pending, ledger.clearing(money.currency), money),
             )  # fmt: skip
             _count(work, "succeeded", money)
-            await notify_later(work, [user], NotificationType.PAYOUT_PAID, subject=_shown(money))
+            await _notify(work, operation, NotificationType.PAYOUT_PAID)
     elif refused is not None or (payout is not None and payout.status in ("failed", "canceled")):
         reason = (failure or f"the payout was {payout.status if payout else 'refused'}")[:500]
         if await operations.settle(
@@ -252,7 +252,7 @@ async def apply_payout(
                 legs=ledger.transfer(pending, ledger.wallet(user, money.currency), money),
             )  # fmt: skip
             _count(work, "failed", money)
-            await notify_later(work, [user], NotificationType.PAYOUT_FAILED, subject=_shown(money))
+            await _notify(work, operation, NotificationType.PAYOUT_FAILED)
         elif operation.status is OperationStatus.SUCCEEDED:
             logger.error(
                 "payout %s was paid and is now reported %s: staff must recover it",
@@ -274,6 +274,15 @@ async def apply_payout(
                 .values(updated_at=func.now())
             )
     return await operations.get(session, operation_id)
+
+
+async def _notify(work: UnitOfWork, operation: Operation, type_: NotificationType) -> None:
+    """PAYOUT_PAID / PAYOUT_FAILED for the hunter ("Your payout for “45.00 EUR” ..."), with the
+    payout's id for the app's deep link."""
+    await notify_later(
+        work, [operation.user_id], type_, subject=_shown(operation.money),
+        data={"payoutId": str(operation.id)},
+    )  # fmt: skip
 
 
 def _shown(money: Money) -> str:

@@ -15,9 +15,23 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from services.outages import DependencyUnavailable
 
-class ProviderUnavailable(RuntimeError):
-    """No answer, or a server error: nothing is known about the call; retry with its key."""
+
+class ProviderUnavailable(DependencyUnavailable):
+    """No answer, or a server error: nothing is known about the call; retry with its key.
+
+    A dependency outage like PostgreSQL's: where a mutation does not turn it into its own
+    answer (funding records the attempt and answers REQUESTED), the client gets
+    SERVICE_UNAVAILABLE with `retryAfter` (app/outages.py), never an internal error.
+    """
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("stripe", "the payment provider could not be reached: try again")
+        self.detail = detail  # the SDK's words, for logs; clients get the sentence above
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.detail})"
 
 
 class IntentStatus(StrEnum):

@@ -274,6 +274,10 @@ class StripePaymentProvider(StripeConnect):
         except stripe.CardError as error:
             again = await _call(setups.retrieve_async(made.id))
             return replace(_setup(again), failure=error.user_message or "Your card was declined.")
+        except stripe.InvalidRequestError as error:  # no such payment method, or not usable here
+            again = await _call(setups.retrieve_async(made.id))
+            reason = error.user_message or "This payment method cannot be saved."
+            return replace(_setup(again), failure=reason)
         return _setup(confirmed)
 
     async def retrieve_setup_intent(self, setup_intent_id: str) -> SetupIntent:

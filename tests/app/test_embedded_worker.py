@@ -95,7 +95,7 @@ async def test_the_embedded_worker_runs_jobs_schedules_and_reports_in_the_gatewa
         )
 
         async def all_registered() -> bool:
-            return len(await schedules(session_factory)) == 8
+            return len(await schedules(session_factory)) == 9
 
         await until(all_registered)
         assert sorted(await schedules(session_factory)) == [
@@ -103,6 +103,7 @@ async def test_the_embedded_worker_runs_jobs_schedules_and_reports_in_the_gatewa
             "analytics.rollup_hourly",
             "bounties.expire",
             "notifications.receipts",
+            "payments.expire_funding",
             "payments.reconcile",
             "risk.reassess_changed",
             "risk.reassess_nightly",

@@ -110,3 +110,14 @@ def test_production_with_every_secret_set_starts_without_graphiql_or_introspecti
     assert current.is_production
     assert not current.graphiql_enabled
     assert not current.introspection_enabled
+
+
+def test_production_refuses_payout_onboarding_urls_that_are_not_https() -> None:
+    base = {
+        "environment": Environment.PRODUCTION, "database_url": "postgresql://db.invalid/x",
+        "jwt_secret": STRONG, "stripe_secret_key": "sk_live_x", "stripe_webhook_secret": "whsec_x",
+        "stripe_publishable_key": "pk_live_x", "smtp_host": "smtp.example.test",
+    }  # fmt: skip
+    assert settings(**base).payout_onboarding_return_url.startswith("https://")
+    with pytest.raises(ValidationError, match="PAYOUT_ONBOARDING_RETURN_URL must be an https://"):
+        settings(**base, payout_onboarding_return_url="bountyexpo://payouts/return")

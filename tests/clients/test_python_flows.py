@@ -534,6 +534,10 @@ async def test_two_users_go_from_sign_up_to_a_reviewed_bounty(stack: Stack) -> N
         assert (paid_out["payout"]["status"], paid_out["payout"]["amount"]) == ("IN_TRANSIT", 4500)
         assert (paid_out["wallet"]["available"], paid_out["wallet"]["pending"]) == (0, 4500)
         assert (await hunter.run("RequestPayout", payout))["requestPayout"] == paid_out
+        listed = (await hunter.run("Payouts", {"first": 5}))["payouts"]["edges"]
+        assert [(e["node"]["id"], e["node"]["status"]) for e in listed] == [
+            (paid_out["payout"]["id"], "IN_TRANSIT")
+        ]
         for author, rating in ((poster, 5), (hunter, 4)):
             reviewed = await author.run(
                 "ReviewUser",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -176,4 +177,64 @@ async def test_a_closed_range_counts_its_active_users_once_and_stays_exact(
         sql_statements.statements.clear()
         await graphql(query, live, token=token)
         assert "analytics_events" in sql_statements.statements[0]
+    dashboard.forget_closed_ranges()
+
+
+async def test_a_range_ending_today_keeps_its_closed_days_users_and_counts_today_live(
+    graphql: GraphQL,
+    settings: Settings,
+    session_factory: SessionFactory,
+    sql_statements: StatementCounter,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dashboard.forget_closed_ranges()
+    admin = await create_user(session_factory, role=Role.ADMIN)
+    old, both, new, later = [await create_user(session_factory) for _ in range(4)]
+    past = rollups.bucket_of(datetime.now(UTC), Granularity.DAY) - timedelta(days=10)
+
+    async def event(user_id: uuid.UUID, name: str, at: datetime | None = None) -> None:
+        async with session_factory() as session, session.begin():
+            row = AnalyticsEvent(name=name, source=EventSource.SERVER, user_id=user_id)
+            if at is not None:
+                row.received_at = at
+            session.add(row)
+
+    await event(old.id, "bounty.created", past)
+    await event(both.id, "bounty.open", past + timedelta(hours=2))
+    await event(both.id, "bounty.submitted", past + timedelta(hours=3))
+    await event(both.id, "bounty.completed")  # today: the same poster, counted once
+    await event(new.id, "bounty.created")
+    await event(new.id, "bounty.submitted")
+    variables = {
+        "from": past.isoformat(),
+        "to": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
+    }
+    query = "query ($from: DateTime!, $to: DateTime!) { adminDashboard(from: $from, to: $to) { activePosters activeHunters } }"  # noqa: E501
+    token = token_for(settings, admin)
+    sent = []
+    answers = []
+    for _ in range(2):
+        sql_statements.statements.clear()
+        answers.append((await graphql(query, variables, token=token))["data"]["adminDashboard"])
+        assert len(sql_statements.statements) == 1
+        sent.append(sql_statements.statements[0])
+    assert answers == [{"activePosters": 3, "activeHunters": 2}] * 2
+    assert "'closed'" in sent[0]
+    assert "'open'" in sent[0]
+    assert "'closed'" not in sent[1]
+    assert "'open'" in sent[1]
+    # Today stays live: a new poster now counts at once; a known hunter again does not.
+    await event(later.id, "bounty.open")
+    await event(both.id, "bounty.submitted")
+    body = await graphql(query, variables, token=token)
+    assert body["data"]["adminDashboard"] == {"activePosters": 4, "activeHunters": 2}
+    # Too many users to keep: listed once, then counted in full every time, as exactly.
+    dashboard.forget_closed_ranges()
+    monkeypatch.setattr(dashboard, "MOST_USERS_KEPT", 2)
+    for _ in range(2):
+        sql_statements.statements.clear()
+        body = await graphql(query, variables, token=token)
+        assert body["data"]["adminDashboard"] == {"activePosters": 4, "activeHunters": 2}
+    assert "'closed'" not in sql_statements.statements[0]
+    assert "'active'" in sql_statements.statements[0]
     dashboard.forget_closed_ranges()

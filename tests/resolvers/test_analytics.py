@@ -358,3 +358,46 @@ async def test_analytics_events_filter_and_page_in_one_statement(
         assert len(body["data"]["analyticsEvents"]["edges"]) == size
         counts.append(sql_statements.count)
     assert counts[0] == counts[1]
+
+
+async def test_track_events_stores_what_was_sent_and_ingest_can_be_switched_off(
+    graphql: GraphQL, settings: Settings, session_factory: SessionFactory, engine: AsyncEngine
+) -> None:
+    user = await create_user(session_factory)
+    admin = await create_user(session_factory, role=Role.ADMIN)
+    token = token_for(settings, user)
+    sent = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    naive = sent.replace(tzinfo=None).isoformat()  # no offset: taken as UTC
+    batch = [
+        {"name": "screen.viewed", "properties": {"screen": "home", "n": [1, 2]}},
+        {"name": "app.opened", "clientTimestamp": sent.isoformat()},
+        {"name": "tap", "properties": None, "clientTimestamp": naive},
+    ]
+    body = await graphql(TRACK, {"events": batch}, token=token)
+    assert body["data"]["trackEvents"] == {"__typename": "TrackEventsSuccess", "accepted": 3}
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                text(
+                    "SELECT name, source, user_id, properties, client_at FROM analytics_events "
+                    "ORDER BY id"
+                )
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("screen.viewed", "CLIENT", user.id, {"screen": "home", "n": [1, 2]}, None),
+        ("app.opened", "CLIENT", user.id, {}, sent),
+        ("tap", "CLIENT", user.id, {}, sent),
+    ]
+    update = """mutation ($input: UpdateSystemSettingInput!) {
+      updateSystemSetting(input: $input) { __typename }
+    }"""
+    switched = await graphql(
+        update,
+        {"input": {"key": "analytics.ingest_enabled", "value": False, "expectedVersion": 0}},
+        token=token_for(settings, admin),
+    )
+    assert switched["data"]["updateSystemSetting"]["__typename"] == "UpdateSystemSettingSuccess"
+    body = await graphql(TRACK, {"events": batch[:2]}, token=token)
+    assert body["data"]["trackEvents"] == {"__typename": "TrackEventsSuccess", "accepted": 2}
+    assert await _count(engine, "SELECT count(*) FROM analytics_events") == 3

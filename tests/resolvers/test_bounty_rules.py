@@ -185,6 +185,22 @@ async def test_application_rules(
         {"status": "PENDING", "proposedAmount": amount, "bounty": {"id": bounty}},
         {"status": "WITHDRAWN", "proposedAmount": amount, "bounty": {"id": bounty}},
     ]
+    # totalCount, asked for: every application of yours under the filter, cursor or not.
+    counted = """query ($status: ApplicationStatus, $first: Int, $after: String) {
+      myApplications(status: $status, first: $first, after: $after) {
+        totalCount pageInfo { endCursor } edges { node { status } }
+      }
+    }"""
+    token = token_for(settings, hunter)
+    first = (await graphql(counted, {"first": 1}, token=token))["data"]["myApplications"]
+    assert first["totalCount"] == 2
+    rest = await graphql(counted, {"after": first["pageInfo"]["endCursor"]}, token=token)
+    assert rest["data"]["myApplications"]["totalCount"] == 2
+    assert [e["node"]["status"] for e in rest["data"]["myApplications"]["edges"]] == ["WITHDRAWN"]
+    pending = await graphql(counted, {"status": "PENDING"}, token=token)
+    assert pending["data"]["myApplications"]["totalCount"] == 1
+    other = token_for(settings, poster)
+    assert (await graphql(counted, {}, token=other))["data"]["myApplications"]["totalCount"] == 0
 
 
 async def test_edits_follow_status_and_ownership(

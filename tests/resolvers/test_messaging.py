@@ -118,6 +118,26 @@ async def test_the_conversation_list_costs_the_same_statements_whatever_its_size
         assert len(body["data"]["conversations"]["edges"]) == size
         counts.append(sql_statements.count - before)
     assert counts[0] == counts[1]
+    # totalCount, asked for: the conversations you are in, in the page's own statement.
+    counted = """query ($first: Int, $after: String) {
+      conversations(first: $first, after: $after) {
+        totalCount pageInfo { endCursor } edges { node { id } }
+      }
+    }"""
+    for size in (1, 4):
+        before = sql_statements.count
+        body = await graphql(counted, {"first": size}, token=token)
+        assert body["data"]["conversations"]["totalCount"] == 4
+        assert sql_statements.count - before == 1
+    end = body["data"]["conversations"]["pageInfo"]["endCursor"]
+    past = await graphql(counted, {"after": end}, token=token)
+    assert past["data"]["conversations"] == {
+        "totalCount": 4,
+        "pageInfo": {"endCursor": None},
+        "edges": [],
+    }
+    alone = token_for(settings, (await users(session_factory, "Alone"))[0])
+    assert (await graphql(counted, {}, token=alone))["data"]["conversations"]["totalCount"] == 0
 
 
 async def test_refusals_store_nothing(

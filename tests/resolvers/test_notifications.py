@@ -10,7 +10,7 @@ import pytest
 from app.db.engine import SessionFactory
 from app.db.models import NotificationType
 from app.settings import Settings
-from tests.conftest import GraphQL
+from tests.conftest import GraphQL, StatementCounter
 from tests.factories import create_user, token_for
 from tests.notification_helpers import deliveries, notify, queued_jobs, register_device
 
@@ -171,3 +171,46 @@ async def test_one_row_per_device_and_reading_notifications(
         "unreadNotificationCount": 0,
     }
     assert first.seq + 1 == second.seq
+
+
+async def test_total_count_is_counted_in_the_page_statement_when_asked(
+    graphql: GraphQL,
+    session_factory: SessionFactory,
+    settings: Settings,
+    sql_statements: StatementCounter,
+) -> None:
+    user = await create_user(session_factory)
+    token = token_for(settings, user)
+    await notify(session_factory, user, 5)
+    await notify(session_factory, await create_user(session_factory), 2)  # someone else's
+    query = """query ($first: Int, $after: String, $unread: Boolean!) {
+      notifications(first: $first, after: $after, unreadOnly: $unread) {
+        totalCount pageInfo { endCursor } edges { node { id } }
+      }
+    }"""
+    counts = []
+    for size in (1, 5):
+        sql_statements.statements.clear()
+        body = await graphql(query, {"first": size, "unread": False}, token=token)
+        assert body["data"]["notifications"]["totalCount"] == 5
+        assert len(body["data"]["notifications"]["edges"]) == size
+        counts.append(sql_statements.count)
+    assert counts[0] == counts[1]
+    page = (await graphql(query, {"first": 5, "unread": False}, token=token))["data"]
+    end = page["notifications"]["pageInfo"]["endCursor"]
+    past = await graphql(query, {"after": end, "unread": False}, token=token)
+    assert past["data"]["notifications"]["edges"] == []
+    assert past["data"]["notifications"]["totalCount"] == 5
+    await graphql("mutation { markAllNotificationsRead { count } }", token=token)
+    unread = await graphql(query, {"unread": True}, token=token)
+    assert unread["data"]["notifications"]["totalCount"] == 0
+    sql_statements.statements.clear()
+    await graphql("{ notifications { edges { node { id } } } }", token=token)
+    assert not any("count(*)" in statement for statement in sql_statements.statements)
+    # Asked for inside a fragment, spread or inline, it is counted all the same.
+    spread = """query { notifications { ...Total } }
+      fragment Total on NotificationConnection { totalCount }"""
+    inline = "{ notifications { ... on NotificationConnection { totalCount } } }"
+    for document in (spread, inline):
+        body = await graphql(document, token=token)
+        assert body["data"]["notifications"]["totalCount"] == 5

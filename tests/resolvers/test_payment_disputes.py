@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -16,10 +17,15 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
+from app.broker import InProcessBroker
 from app.db.engine import SessionFactory
 from app.db.models import BountyStatus, Role, User
+from app.db.models.base import utcnow
 from app.settings import Settings
+from services.bounties import delivery
 from services.payments import ledger, signatures
+from services.payments.interface import payments_for
+from services.unit_of_work import unit_of_work
 from tests.bounty_factories import APPROVE, RESOLVE_DISPUTE, bounty_snapshot, insert_bounty
 from tests.conftest import TEST_WEBHOOK_SECRET, GraphQL
 from tests.factories import create_user, global_id, token_for
@@ -245,3 +251,55 @@ async def test_a_lost_chargeback_takes_the_funds_back_and_cancels(
     approve = {"bountyId": global_id("Bounty", bounty_id), "idempotencyKey": "late"}
     late = (await graphql(APPROVE, {"input": approve}, token=token))["data"]["approveCompletion"]
     assert late["code"] == "INVALID_TRANSITION"
+
+
+async def test_approvals_racing_a_chargeback_move_the_money_at_most_once(
+    graphql: GraphQL, client: httpx.AsyncClient, session_factory: SessionFactory, settings: Settings
+) -> None:
+    poster, hunter, bounty_id = await _bounty(session_factory, S.SUBMITTED)
+    await _deliver(client, _dispute_event("created", bounty_id, status="needs_response"))
+    token = token_for(settings, poster)
+    bounty = global_id("Bounty", bounty_id)
+
+    async def approve(i: int) -> dict[str, Any]:
+        body = await graphql(
+            APPROVE, {"input": {"bountyId": bounty, "idempotencyKey": f"a{i}"}}, token=token
+        )
+        result: dict[str, Any] = body["data"]["approveCompletion"]
+        return result
+
+    approvals = asyncio.gather(*(approve(i) for i in range(8)))
+    outcomes, _ = await asyncio.gather(approvals, run_payment_jobs(session_factory, settings))
+    snapshot = await bounty_snapshot(session_factory, bounty_id)
+    released = [kind for kind, _ in snapshot["payments"]].count("RELEASE")
+    won = [o for o in outcomes if o["__typename"] == "BountySuccess"]
+    if won:  # an approval got in before the chargeback: released once, nothing frozen after
+        assert (len(won), released, snapshot["status"]) == (1, 1, S.COMPLETED)
+    else:  # the chargeback got in first: the work stops, the money stays
+        assert (released, snapshot["status"]) == (0, S.DISPUTED)
+        assert (await _balances(session_factory, hunter, bounty_id))["held"] == 10_000
+    assert {o.get("code") for o in outcomes} - {None} <= {"INVALID_TRANSITION", "NOT_ALLOWED"}
+
+
+async def test_expiry_waits_for_the_bank_on_a_frozen_bounty(
+    client: httpx.AsyncClient, session_factory: SessionFactory, settings: Settings
+) -> None:
+    poster = await create_user(session_factory)
+    past = utcnow() - timedelta(hours=1)
+    bounty_id = await insert_bounty(
+        session_factory, poster, deadline=past, reward_amount=10_000, reward_currency="EUR"
+    )
+    await _deliver(client, _dispute_event("created", bounty_id, status="needs_response"))
+    await run_payment_jobs(session_factory, settings)
+    payments = payments_for(settings)
+    async with unit_of_work(session_factory, InProcessBroker()) as work:
+        assert await delivery.expire_due(work, payments=payments) == 0
+    assert (await bounty_snapshot(session_factory, bounty_id))["status"] is S.OPEN
+    await _deliver(client, _dispute_event("closed", bounty_id, status="won"))
+    await run_payment_jobs(session_factory, settings)
+    async with unit_of_work(session_factory, InProcessBroker()) as work:
+        assert await delivery.expire_due(work, payments=payments) == 1
+    await run_payment_jobs(session_factory, settings)
+    snapshot = await bounty_snapshot(session_factory, bounty_id)
+    assert snapshot["status"] is S.EXPIRED
+    assert [kind for kind, _ in snapshot["payments"]] == ["FUNDING", "REFUND", "REFUND_SETTLED"]

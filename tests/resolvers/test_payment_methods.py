@@ -14,15 +14,15 @@ import httpx
 import orjson
 import pytest
 import pytest_asyncio
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
 from sqlmodel import col
 
 from app.db.engine import SessionFactory
-from app.db.models import BountyStatus, FingerprintKind, RiskFingerprint, User
+from app.db.models import BountyStatus, FingerprintKind, RiskFingerprint, Role, User
 from app.settings import Settings
 from services.payments import signatures
 from tests.bounty_factories import PUBLISH, bounty_snapshot, insert_bounty
-from tests.conftest import TEST_WEBHOOK_SECRET, GraphQL
+from tests.conftest import TEST_WEBHOOK_SECRET, GraphQL, StatementCounter
 from tests.factories import create_user, global_id, token_for
 from tests.ledger_invariants import assert_ledger_invariants
 from tests.payment_helpers import run_payment_jobs, sandbox
@@ -248,3 +248,58 @@ async def test_a_saved_method_funds_a_bounty_and_poster_and_hunter_share_a_finge
     shared = _card_hash("4242424242424242")
     assert await _fingerprints(session_factory, poster) == [shared]
     assert await _fingerprints(session_factory, hunter) == [shared]
+    # Once the hunter works on the poster's bounty, risk sees the shared card.
+    await insert_bounty(session_factory, poster, status=BountyStatus.ASSIGNED, hunter=hunter)
+    admin = await create_user(session_factory, role=Role.ADMIN)
+    body = await graphql(
+        "query ($id: ID!) { riskAssessment(userId: $id) { signals { name value points } } }",
+        {"id": global_id("User", hunter.id)},
+        token=token_for(settings, admin),
+    )
+    signals = {s["name"]: s for s in body["data"]["riskAssessment"]["signals"]}
+    assert signals["SHARED_FINGERPRINT"] == {"name": "SHARED_FINGERPRINT", "value": 1, "points": 25}
+
+
+async def test_the_list_is_one_statement_whatever_its_size(
+    graphql: GraphQL,
+    session_factory: SessionFactory,
+    settings: Settings,
+    sql_statements: StatementCounter,
+) -> None:
+    one, many = await create_user(session_factory), await create_user(session_factory)
+    await _add(graphql, settings, one, paymentMethodId="pm_card_visa")
+    for card in ("pm_card_visa", "pm_card_mastercard", "pm_card_googlepay", "pm_card_applepay"):
+        await _add(graphql, settings, many, paymentMethodId=card)
+    counts = []
+    for user in (one, many):
+        sql_statements.statements.clear()
+        listed = await _methods(graphql, settings, user)
+        counts.append(sql_statements.count)
+        assert listed[0]["isDefault"]
+    assert counts[0] == counts[1] == 1
+    wallets = [m["wallet"] for m in await _methods(graphql, settings, many)]
+    assert wallets == [None, "apple_pay", "google_pay", None]  # default, then newest first
+
+
+async def test_a_deleted_account_under_a_live_token_is_unauthenticated_and_stores_nothing(
+    graphql: GraphQL, session_factory: SessionFactory, settings: Settings
+) -> None:
+    """Within a token's life after its user row is gone (revocations reach other processes
+    within a second), money mutations that make provider-side records answer UNAUTHENTICATED
+    instead of failing on the missing user."""
+    gone = await create_user(session_factory)
+    token = token_for(settings, gone)
+    async with session_factory() as session, session.begin():
+        await session.execute(delete(User).where(col(User.id) == gone.id))
+    for document, name in (
+        ("mutation { addPaymentMethod { __typename } }", "addPaymentMethod"),
+        ("mutation { payoutAccountLink { __typename } }", "payoutAccountLink"),
+    ):
+        body = await graphql(document, token=token)
+        assert body["data"] is None, body
+        assert [(e["message"], e["extensions"]["code"]) for e in body["errors"]] == [
+            ("sign in first", "UNAUTHENTICATED")
+        ], name
+    async with session_factory() as session:
+        for table in ("payment_customers", "payout_accounts", "payment_methods"):
+            assert await session.scalar(text(f"SELECT count(*) FROM {table}")) == 0  # noqa: S608

@@ -16,7 +16,7 @@ import httpx
 import orjson
 import pytest
 import pytest_asyncio
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import col
 from starlette.applications import Starlette
 
@@ -274,3 +274,47 @@ async def test_cancelling_an_open_bounty_refunds_the_poster(
     listed = await asyncio.to_thread(httpx.get, f"{stripe_url}/v1/refunds", auth=(SECRET, ""))
     refunds = listed.json()["data"]
     assert [r["amount"] for r in refunds] == [2500]  # the only refund of this localstripe
+
+
+async def test_three_d_secure_failed_later_returns_to_draft_and_notifies(
+    api: Api,
+    session_factory: SessionFactory,
+    stripe_url: str,
+    stripe_client: httpx.AsyncClient,
+    stripe_settings: Settings,
+) -> None:
+    poster, bounty_id = await _draft(session_factory)
+    waiting = await _publish(api, poster, bounty_id, card(stripe_url, "4000002500003155"))
+    payment = waiting["payment"]
+    assert payment["status"] == "REQUIRES_ACTION"
+    # The payer fails 3-D Secure in the app; Stripe reports payment_intent.payment_failed.
+    authed = await asyncio.to_thread(
+        httpx.post,
+        f"{stripe_url}/v1/payment_intents/{payment['paymentIntentId']}/_authenticate",
+        auth=(SECRET, ""), data={"client_secret": payment["clientSecret"], "success": "false"},
+    )  # fmt: skip
+    authed.raise_for_status()
+    event = {
+        "id": f"evt_{uuid.uuid4().hex}", "object": "event",
+        "type": "payment_intent.payment_failed",
+        "data": {"object": {"id": payment["paymentIntentId"], "object": "payment_intent"}},
+    }  # fmt: skip
+    await _deliver(stripe_client, event)
+    await run_payment_jobs(session_factory, stripe_settings)
+    snapshot = await bounty_snapshot(session_factory, bounty_id)
+    assert snapshot["status"] is S.DRAFT
+    assert snapshot["payments"] == []
+    async with session_factory() as session:
+        queued = (
+            await session.execute(
+                text("SELECT payload FROM pgqueuer WHERE entrypoint = 'notifications.create'")
+            )
+        ).scalars()
+        told = [(p["type"], p["userIds"], p["data"]["reason"]) for p in map(orjson.loads, queued)]
+    assert told == [
+        (
+            "PAYMENT_FAILED",
+            [str(poster.id)],
+            "The provided PaymentMethod has failed authentication.",
+        )
+    ]

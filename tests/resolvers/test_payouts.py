@@ -28,7 +28,7 @@ from services.payments.reconcile import reconcile
 from services.payments.sandbox_connect import transfer_event
 from tests.app.monitoring.helpers import value
 from tests.bounty_factories import APPROVE, insert_bounty
-from tests.conftest import TEST_WEBHOOK_SECRET, GraphQL
+from tests.conftest import TEST_WEBHOOK_SECRET, GraphQL, StatementCounter
 from tests.factories import create_user, global_id, token_for
 from tests.ledger_invariants import assert_ledger_invariants
 from tests.payment_helpers import run_payment_jobs, sandbox
@@ -179,6 +179,16 @@ async def test_onboarding_a_payout_and_the_paid_webhook(
     }  # fmt: skip
     assert provider.paid_out(account_id) == 4_500
     assert _counted("succeeded") == paid + 1
+    async with session_factory() as session:
+        queued = (
+            await session.execute(
+                text("SELECT payload FROM pgqueuer WHERE entrypoint = 'notifications.create'")
+            )
+        ).all()
+    assert [orjson.loads(row[0]) for row in queued] == [
+        {"userIds": [str(hunter.id)], "type": "PAYOUT_PAID", "subject": "45.00 EUR",
+         "data": {"payoutId": operation_id}},
+    ]  # fmt: skip
     assert (await _money_state(session_factory, hunter))["postings"] == [
         ("RELEASE", 4_500), ("PAYOUT", -4_500), ("PAYOUT", 4_500), ("PAYOUT_PAID", -4_500),
     ]  # fmt: skip
@@ -523,3 +533,43 @@ async def test_concurrent_first_onboarding_links_make_one_account(
         if c == ("create_account", f"connect-account:{hunter.id}")
     ]
     assert 1 <= len(made) <= 5  # each racing request asked with the same key: one account
+
+
+PAYOUTS = """query ($first: Int, $after: String) { payouts(first: $first, after: $after) {
+  edges { node { id status amount failure } } pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_the_payout_list_shows_where_each_stands_one_statement_a_page(
+    graphql: GraphQL,
+    client: httpx.AsyncClient,
+    session_factory: SessionFactory,
+    settings: Settings,
+    sql_statements: StatementCounter,
+) -> None:
+    _hunter, token = await _hunter_with_wallet(graphql, session_factory, settings)
+    await _onboard(graphql, token)
+    first = await _payout(graphql, token, 1_500, "l1")
+    second = await _payout(graphql, token, 2_000, "l2")
+    provider = sandbox(settings)
+    by_id = {p.metadata["operation_id"]: p for p in provider.payouts.values()}
+    await _deliver(client, provider.settle_payout(by_id[first["payout"]["id"]].id, "paid"))
+    await _deliver(client, provider.settle_payout(by_id[second["payout"]["id"]].id, "failed"))
+    await run_payment_jobs(session_factory, settings)
+    counts, seen, after = [], [], None
+    for size in (1, 10):
+        sql_statements.statements.clear()
+        page = (await graphql(PAYOUTS, {"first": size, "after": after}, token=token))["data"]
+        counts.append(sql_statements.count)
+        seen += [e["node"] for e in page["payouts"]["edges"]]
+        after = page["payouts"]["pageInfo"]["endCursor"]
+        assert page["payouts"]["pageInfo"]["hasNextPage"] is (size == 1)
+    assert counts[0] == counts[1]
+    assert seen == [
+        {"id": second["payout"]["id"], "status": "FAILED", "amount": 2_000,
+         "failure": "The bank account details on file are probably incorrect."},
+        {"id": first["payout"]["id"], "status": "PAID", "amount": 1_500, "failure": None},
+    ]  # fmt: skip
+    stranger = token_for(settings, await create_user(session_factory))
+    assert (await graphql(PAYOUTS, token=stranger))["data"]["payouts"]["edges"] == []
+    bad = await graphql(PAYOUTS, {"after": "bm90LWEtY3Vyc29y"}, token=token)
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -381,6 +381,7 @@ SELF_SERVICE: dict[str, Case] = {
     ),
     # Payouts: each user onboards and pays out their own wallet only.
     "payoutAccount": Case("{ payoutAccount { status } }", {}, SIGNED_IN),
+    "payouts": Case("{ payouts { edges { node { id } } } }", {}, SIGNED_IN),
     "payoutAccountLink": Case(f"mutation {{ payoutAccountLink {RESULT} }}", {}, SIGNED_IN),
     "requestPayout": Case(
         f"mutation ($input: RequestPayoutInput!) {{ requestPayout(input: $input) {RESULT} }}",
@@ -554,7 +555,7 @@ async def test_self_service_root_fields_by_actor(
         assert len(result) > 0
     elif field == "paymentMethods":
         assert result == []
-    elif field in ("conversations", "notifications", "transactions"):
+    elif field in ("conversations", "notifications", "transactions", "payouts"):
         assert result == {"edges": []}
     elif field == "wallet":
         assert result == {"currency": "EUR", "available": 0, "pending": 0}

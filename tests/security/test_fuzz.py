@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from app.main import create_app
 from tests.conftest import make_settings
 from tests.security.gateways import PRODUCTION
+from tests.stripe_server import localstripe
 
 pytestmark = pytest.mark.fuzz
 
@@ -44,11 +45,16 @@ schema = schemathesis.graphql.from_path(SCHEMA)
 
 @pytest.fixture(scope="module")
 def production_app(database_url: str) -> Iterator[Starlette]:
-    app = create_app(
-        make_settings(database_url=database_url, **PRODUCTION), database_url=database_url
-    )
-    yield app
-    asgi.shutdown_lifespans()  # schemathesis started the app's lifespan in its own thread
+    # Payment mutations reach a Stripe that answers (localstripe), as in production: a Stripe
+    # that cannot be reached is a retryable 503 (tests/faults/test_stripe_outage.py), which
+    # says nothing about how generated input is handled.
+    with localstripe() as stripe_url:
+        settings = make_settings(
+            database_url=database_url, **{**PRODUCTION, "stripe_api_base": stripe_url}
+        )
+        app = create_app(settings, database_url=database_url)
+        yield app
+        asgi.shutdown_lifespans()  # schemathesis started the app's lifespan in its own thread
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from app.db.models import (
     ApplicationStatus,
     Bounty,
     LedgerPosting,
+    PaymentMethod,
     Review,
     Role,
     User,
@@ -46,6 +47,10 @@ async def test_demo_bounties_cover_the_lifecycle_and_are_added_once(
         DEMO_BOUNTIES
     )
     assert await seed_demo_bounties(session_factory, payments_for(make_settings())) == 0
+    async with session_factory() as session:
+        cards = (await session.execute(select(col(PaymentMethod.brand), col(PaymentMethod.last4),
+                                              col(PaymentMethod.is_default)))).all()  # fmt: skip
+        assert [tuple(card) for card in cards] == [("visa", "4242", True)]  # the poster's, once
     async with session_factory() as session:
         statuses = sorted(
             status.value for status in await session.scalars(select(col(Bounty.status)))

@@ -332,6 +332,8 @@ test("two users go from sign-up to a reviewed bounty through Apollo Client", asy
   assert.deepEqual([paidOut.payout.status, paidOut.payout.amount], ["IN_TRANSIT", 4500]);
   assert.deepEqual([paidOut.wallet.available, paidOut.wallet.pending], [0, 4500]);
   assert.deepEqual((await hunter.run("RequestPayout", payout)).requestPayout, paidOut);
+  const payoutList = (await hunter.run("Payouts", { first: 5 })).payouts.edges;
+  assert.deepEqual(payoutList.map((e) => [e.node.id, e.node.status]), [[paidOut.payout.id, "IN_TRANSIT"]]);
   for (const [author, rating] of [[poster, 5], [hunter, 4]]) {
     const reviewed = await author.run("ReviewUser", {
       input: { bountyId, rating, text: "Great to work with." },

@@ -1,10 +1,12 @@
 """A stateful property test of the money flow (hypothesis, fixed seed): fund with good, declined
 and 3-D Secure cards or the PaymentSheet, confirm by webhook (delivered twice), fail, release,
 refund, dispute and resolve either way or split, chargebacks won and lost (events duplicated),
-and a provider outage finished by reconciliation. After
+a provider outage finished by reconciliation, and payouts (requested, repeated under their key,
+below the minimum or beyond the wallet; paid or failed by the bank, events duplicated). After
 every step the ledger's invariants hold, each bounty holds exactly its reward while it is funded,
 the card was charged exactly once for each funded or completed bounty and never for the others,
-and the hunter's wallet is the sum of what was released to them."""
+and the hunter's wallet is what was released to them less the payouts not returned, their
+pending payouts what is neither paid nor returned, and the bank got exactly the paid ones."""
 
 from __future__ import annotations
 
@@ -15,7 +17,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import col
@@ -24,7 +32,7 @@ from app.db.engine import create_session_factory
 from app.db.models import Bounty, BountyStatus, Role
 from services.bounties import delivery
 from services.errors import DomainError
-from services.payments import charges, ledger, webhooks
+from services.payments import charges, connect, ledger, payouts, webhooks
 from services.payments.interface import payments_for
 from services.payments.provider import ProviderUnavailable
 from services.payments.reconcile import reconcile
@@ -65,6 +73,10 @@ class MoneyFlow(RuleBasedStateMachine):
         self.disputes = 0
         self.paid: dict[uuid.UUID, int] = {}  # a split's net to the hunter
         self.card_keeps: dict[uuid.UUID, int] = {}  # what stays charged after splits, chargebacks
+        self.requested = 0  # payouts accepted out of the wallet
+        self.returned = 0  # of which failed and came back
+        self.paid_out = 0  # of which the bank paid
+        self.released_seen = 0  # released to the hunter, as the last invariant check found
 
     def run(self, awaitable: Any) -> Any:
         return self.loop.run_until_complete(awaitable)
@@ -83,6 +95,10 @@ class MoneyFlow(RuleBasedStateMachine):
             self.poster = Viewer(poster.id, poster.role)
             self.hunter = Viewer(hunter.id, hunter.role)
             self.staff = Viewer(staff.id, staff.role)
+            made = await connect.onboarding_link(
+                self.session_factory, self.hunter, payments=self.payments, settings=self.settings
+            )
+            self.payout_account = made.link.url.split("/")[-2]
 
         self.run(make())
 
@@ -286,6 +302,54 @@ class MoneyFlow(RuleBasedStateMachine):
             assert self.run(self._status(bounty)) is S.CANCELLED
             self.card_keeps[bounty] = amount
 
+    def _available(self) -> int:
+        return self.released_seen - self.requested + self.returned
+
+    @precondition(lambda self: self._available() >= 999)  # only once the hunter has money
+    @rule(amount=st.sampled_from([999, 1_000, 1_799, 5_000]), repeated=st.booleans())
+    def request_payout(self, amount: int, repeated: bool) -> None:
+        """The hunter asks for a payout (below the minimum, within or beyond the wallet)."""
+        key = self.key()
+
+        async def ask() -> Any:
+            try:
+                return await payouts.request(
+                    self.session_factory, _Quiet(), self.hunter, payments=self.payments,
+                    settings=self.settings, amount=amount, currency="EUR", key=key,
+                )  # fmt: skip
+            except DomainError:
+                return None
+
+        first = self.run(ask())
+        if first is not None:
+            self.requested += amount
+        if repeated:  # the same key and input: the stored first answer, no second payout
+            assert self.run(ask()) == first
+
+    @precondition(lambda self: self.requested > self.returned + self.paid_out)
+    @rule(data=st.data(), paid=st.booleans(), duplicated=st.booleans())
+    def bank_answers_a_payout(self, data: st.DataObject, paid: bool, duplicated: bool) -> None:
+        account = getattr(self, "payout_account", None)
+        waiting = [
+            p for p in self.provider.payouts.values() if p.account_id == account and not p.final
+        ]
+        if not waiting:
+            return
+        payout = data.draw(st.sampled_from(sorted(waiting, key=lambda p: p.id)))
+        event = self.provider.settle_payout(payout.id, "paid" if paid else "failed")
+
+        async def deliver() -> None:
+            for _ in range(2 if duplicated else 1):
+                async with unit_of_work(self.session_factory, _Quiet()) as work:
+                    await webhooks.receive(work, event)
+                await self._settle()
+
+        self.run(deliver())
+        if paid:
+            self.paid_out += payout.amount
+        else:
+            self.returned += payout.amount
+
     @invariant()
     def money_is_where_the_statuses_say(self) -> None:
         async def check() -> None:
@@ -307,7 +371,13 @@ class MoneyFlow(RuleBasedStateMachine):
                     wallet = await ledger.balance(
                         session, ledger.wallet(self.hunter.user_id, "EUR")
                     )
-                    assert wallet == released
+                    assert wallet == released - self.requested + self.returned
+                    self.released_seen = released
+                    pending = await ledger.balance(
+                        session, ledger.payout_pending(self.hunter.user_id, "EUR")
+                    )
+                    assert pending == self.requested - self.returned - self.paid_out
+                    assert self.provider.paid_out(self.payout_account) == self.paid_out
 
         self.run(check())
 
@@ -316,7 +386,7 @@ def test_money_is_never_created_lost_or_moved_twice(database_url: str) -> None:
     MoneyFlow.database_url = database_url
     run = MoneyFlow.TestCase
     run.settings = settings(
-        max_examples=10, stateful_step_count=20, deadline=None, derandomize=True,
+        max_examples=10, stateful_step_count=30, deadline=None, derandomize=True,
         suppress_health_check=list(HealthCheck),
     )  # fmt: skip
     run().runTest()
