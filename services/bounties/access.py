@@ -32,6 +32,10 @@ def require_party(viewer: Viewer, state: BountyState, action: str) -> None:
 
 async def require_active(session: AsyncSession, viewer: Viewer) -> None:
     """Tokens outlive a suspension by up to their lifetime: the account row decides."""
-    status = await session.scalar(_STATUS, {"user_id": viewer.user_id})
+    require_active_status(await session.scalar(_STATUS, {"user_id": viewer.user_id}))
+
+
+def require_active_status(status: UserStatus | None) -> None:
+    """`require_active` on a status read already (`lifecycle.load_state_and_account`)."""
     if status is not UserStatus.ACTIVE:
         raise SuspendedAccount("suspended accounts cannot post bounties or apply")

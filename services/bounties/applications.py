@@ -17,7 +17,7 @@ from sqlmodel import col
 from app.db.models import Application, ApplicationStatus, BountyStatus, NotificationType
 from services import business_events, idempotency
 from services.bounties import lifecycle
-from services.bounties.access import require_active, require_poster
+from services.bounties.access import require_active_status, require_poster
 from services.bounties.errors import AlreadyApplied, InvalidTransition, OwnBounty, with_article
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.notifications.later import notify_later
@@ -78,13 +78,16 @@ async def _apply(
     proposed_amount: int | None,
 ) -> uuid.UUID:
     session = work.session
-    await require_active(session, viewer)
+    # The bounty under a share lock and the account's status in one round trip; the checks in
+    # their usual order: the account, the input, then the bounty.
+    row, status = await lifecycle.load_state_and_account(session, viewer, bounty_id)
+    require_active_status(status)
     text = message.strip()
     if not 1 <= len(text) <= MAX_MESSAGE:
         raise InvalidInput(f"use 1 to {MAX_MESSAGE} characters", field="input.message")
     if proposed_amount is not None and proposed_amount <= 0:
         raise InvalidInput("a proposed amount is positive", field="input.proposedAmount")
-    state = await lifecycle.load_state(session, viewer, bounty_id, lock=True)
+    state = lifecycle.visible_state(row, viewer)
     if viewer.owns(state.poster_id):
         raise OwnBounty("you cannot apply to your own bounty", field="input.bountyId")
     if state.status is not BountyStatus.OPEN:

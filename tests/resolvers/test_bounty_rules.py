@@ -153,6 +153,16 @@ async def test_suspended_accounts_cannot_post_or_apply(
     applied = (await graphql(APPLY, {"input": apply}, token=token))["data"]["applyToBounty"]
     assert applied["code"] == "ACCOUNT_SUSPENDED"
     assert (await bounty_snapshot(session_factory, bounty_id))["applications"] == []
+    # The account is checked before the bounty (read in the same statement when it exists,
+    # separately when it does not), and before the message.
+    for target, message in ((uuid.uuid4(), "hi"), (bounty_id, "")):
+        apply = {"bountyId": global_id("Bounty", target), "message": message}
+        applied = (await graphql(APPLY, {"input": apply}, token=token))["data"]["applyToBounty"]
+        assert applied["code"] == "ACCOUNT_SUSPENDED"
+    active = token_for(settings, await create_user(session_factory))
+    apply = {"bountyId": global_id("Bounty", uuid.uuid4()), "message": "hi"}
+    applied = (await graphql(APPLY, {"input": apply}, token=active))["data"]["applyToBounty"]
+    assert applied["code"] == "NOT_FOUND"
 
 
 async def test_application_rules(
