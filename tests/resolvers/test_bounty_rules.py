@@ -241,6 +241,11 @@ async def test_edits_follow_status_and_ownership(
     assert theirs["data"]["updateBounty"]["code"] == "NOT_ALLOWED"
     hidden = await graphql(UPDATE, edit(draft, title="Peek"), token=token_for(settings, other))
     assert hidden["data"]["updateBounty"]["code"] == "NOT_FOUND"
+    # Ownership before input: a stranger's invalid title is refused as theirs, not as invalid.
+    short = await graphql(UPDATE, edit(open_, title="x"), token=token_for(settings, other))
+    assert short["data"]["updateBounty"]["code"] == "NOT_ALLOWED"
+    blank = await graphql(UPDATE, edit(open_, title="x"), token=token)
+    assert blank["data"]["updateBounty"]["field"] == "input.title"
     bad = await graphql(UPDATE, edit(open_, category="nonsense"), token=token)
     assert bad["data"]["updateBounty"] == {
         "__typename": "InvalidInputError", "code": "INVALID_INPUT",
@@ -254,6 +259,8 @@ async def test_edits_follow_status_and_ownership(
         "title": "New title",
         "reward": {"amount": 99, "currency": "EUR"},
     }
+    unchanged = await graphql(read, {"id": global_id("Bounty", open_)}, token=token)
+    assert unchanged["data"]["bounty"]["title"] != "Mine now"
 
 
 async def test_the_expiry_schedule_expires_and_refunds_overdue_open_bounties(
