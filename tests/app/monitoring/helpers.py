@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
+import httpx
 from prometheus_client import REGISTRY
+from starlette.applications import Starlette
 
 
 def value(name: str, **labels: str) -> float:
@@ -31,3 +36,26 @@ def deltas(*keys: tuple[str, dict[str, str]]) -> Iterator[Deltas]:
     measured = Deltas(*keys)
     yield measured
     measured.after = [value(name, **labels) for name, labels in keys]
+
+
+@contextlib.asynccontextmanager
+async def fresh_app(database_url: str, **overrides: Any) -> AsyncIterator[AppClient]:
+    """An app of its own, started now: its monitoring (snapshot baseline, alert state) holds
+    only what happens from here on, unlike the session-wide `app`, whose windows hold whatever
+    earlier tests did (payments they declined, 5xx they provoked)."""
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(
+        make_settings(database_url=database_url, **overrides), database_url=database_url
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield AppClient(app, client)
+
+
+@dataclass(frozen=True)
+class AppClient:
+    app: Starlette
+    client: httpx.AsyncClient
