@@ -14,82 +14,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
 import statistics
-import subprocess
-import sys
 import time
 import uuid
-from typing import Any
 
-from bench.monitoring_instructions import COLLECTED, switch
+from bench.callgrind import call, counting, instructions, require_valgrind
 
 BODY = b'{"query": "{ serverInfo { version } }"}'
 LABELS = ("anonymous", "bearer")
 
 
 def measure(label: str, requests: int, redis_url: str | None) -> float:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        "-m",
-        "bench.auth_instructions",
-        "--child",
-        label,
-        "--requests",
-        str(requests),
-        *(["--redis", redis_url] if redis_url else []),
-    ]
-    environment = {**os.environ, "PYTHONHASHSEED": "0"}
-    done = subprocess.run(command, capture_output=True, text=True, env=environment, check=True)
-    found = COLLECTED.search(done.stderr)
-    if found is None:
-        raise RuntimeError(f"callgrind printed no total for {label!r}:\n{done.stderr[-2000:]}")
-    return int(found.group(1)) / requests
-
-
-async def call(app: Any, headers: list[tuple[bytes, bytes]]) -> int:
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"bench"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(BODY)).encode()),
-            *headers,
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("bench", 80),
-    }
-    sent = False
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": BODY, "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
+    arguments = [label, "--requests", str(requests), *(["--redis", redis_url] if redis_url else [])]
+    return instructions("bench.auth_instructions", arguments, requests)
 
 
 async def child(label: str, requests: int, redis_url: str | None) -> None:
@@ -118,11 +55,10 @@ async def child(label: str, requests: int, redis_url: str | None) -> None:
     try:
         async with app.router.lifespan_context(app):
             for _ in range(30):  # warm the caches (parser, validation, verified tokens)
-                assert await call(app, headers) == 200
-            switch("on")
-            for _ in range(requests):
-                await call(app, headers)
-            switch("off")
+                assert (await call(app, BODY, headers))[0] == 200
+            with counting():
+                for _ in range(requests):
+                    await call(app, BODY, headers)
     finally:
         await databases.drop_database(server, name)
 
@@ -155,7 +91,7 @@ async def cpu_rounds(requests: int, rounds: int, redis_url: str | None) -> None:
         async with app.router.lifespan_context(app):
             for headers in ([], bearer):
                 for _ in range(50):
-                    assert await call(app, headers) == 200
+                    assert (await call(app, BODY, headers))[0] == 200
             pair: list[tuple[str, list[tuple[bytes, bytes]]]] = [
                 ("anonymous", []),
                 ("bearer", bearer),
@@ -165,7 +101,7 @@ async def cpu_rounds(requests: int, rounds: int, redis_url: str | None) -> None:
                 for label, headers in pair:
                     started = time.process_time()
                     for _ in range(requests):
-                        await call(app, headers)
+                        await call(app, BODY, headers)
                     results[label].append((time.process_time() - started) / requests * 1e6)
     finally:
         await databases.drop_database(server, name)
@@ -195,8 +131,7 @@ def main() -> None:
         for store in [None, *([args.redis] if args.redis else [])]:
             asyncio.run(cpu_rounds(args.requests, args.rounds, store))
         return
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed (Debian package valgrind)")
+    require_valgrind()
     stores = [None, *([args.redis] if args.redis else [])]
     print(f"{{ serverInfo }} instructions per request ({args.requests} requests, callgrind)")
     for store in stores:

@@ -2,11 +2,9 @@
 
     .venv/bin/python -m bench.execution_instructions [--requests 40] [--only list,detail]
 
-The machine is shared, so time moves by ±20% between rounds; `valgrind --tool=callgrind`
-counts the instructions the gateway process executes, the same for the same work whatever else
-runs (PostgreSQL's work is another process and is not counted). Each (executor, operation) pair
-runs in its own process under callgrind, counting only `--requests` requests after warm-up,
-against the bench data set (bench/marketplace_data.py). Operations:
+Instructions, not time (bench/callgrind.py says why). Each (executor, operation) pair runs in
+its own process under callgrind, counting only `--requests` requests after warm-up, against the
+bench data set (bench/marketplace_data.py). Operations:
 
 - `list`: the marketplace list, `bounties(first: 20)` with poster, count and images, anonymous;
 - `list+token`: the same with a bearer token;
@@ -20,22 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import re
-import shutil
-import subprocess
-import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
-from starlette.applications import Starlette
-from starlette.types import Message
 
+from bench.callgrind import bearer, call, counting, instructions, require_valgrind
 from bench.marketplace_read import QUERY as LIST_QUERY
 
-COLLECTED = re.compile(r"Collected : (\d+)")
 CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "graphql-core": {"compiled_execution": False},
     "compiled": {"compiled_execution": True},
@@ -50,50 +41,6 @@ UPDATE = """mutation Update($input: UpdateBountyInput!) { updateBounty(input: $i
   __typename ... on BountySuccess { bounty { id title updatedAt } }
   ... on UserError { code message }
 } }"""
-
-
-async def call(app: Starlette, body: bytes, token: str | None) -> tuple[int, bytes]:
-    headers = [
-        (b"host", b"bench"),
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    if token:
-        headers.append((b"authorization", f"Bearer {token}".encode()))
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("bench", 80),
-    }
-    received = False
-    status, chunks = 0, []
-
-    async def receive() -> Message:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, b"".join(chunks)
 
 
 async def subjects(url: str) -> dict[str, Any]:
@@ -164,44 +111,18 @@ async def child(label: str, operation: str, requests: int) -> None:
     app = create_app(settings, database_url=url)
     async with app.router.lifespan_context(app):
         for _ in range(20):  # warm the caches (parser, validation, plans, statements, pool)
-            status, answer = await call(app, make_body(), token)
+            status, answer = await call(app, make_body(), bearer(token))
             failed = status != 200 or b'"errors"' in answer or b'"code"' in answer
             if failed:
                 raise SystemExit(f"{label} {operation}: {answer!r}")
-        switch("on")
-        for _ in range(requests):
-            await call(app, make_body(), token)
-        switch("off")
-
-
-def switch(state: str) -> None:
-    """Ask callgrind to start or stop counting, and wait until it has."""
-    control = subprocess.Popen(
-        ["callgrind_control", "-i", state, str(os.getpid())], stdout=subprocess.DEVNULL
-    )
-    control.wait()
+        with counting():
+            for _ in range(requests):
+                await call(app, make_body(), bearer(token))
 
 
 def measure(label: str, operation: str, requests: int) -> float:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        "-m",
-        "bench.execution_instructions",
-        "--child",
-        f"{label}:{operation}",
-        "--requests",
-        str(requests),
-    ]
-    environment = {**os.environ, "PYTHONHASHSEED": "0"}
-    done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
-    found = COLLECTED.search(done.stderr)
-    if done.returncode != 0 or found is None:
-        raise RuntimeError(f"{label} {operation} failed:\n{done.stderr[-3000:]}")
-    return int(found.group(1)) / requests
+    arguments = [f"{label}:{operation}", "--requests", str(requests)]
+    return instructions("bench.execution_instructions", arguments, requests)
 
 
 def main() -> None:
@@ -214,8 +135,7 @@ def main() -> None:
         label, operation = args.child.split(":")
         asyncio.run(child(label, operation, args.requests))
         return
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed (Debian package valgrind)")
+    require_valgrind()
     from bench.marketplace_data import ensure_data_set
 
     asyncio.run(ensure_data_set())

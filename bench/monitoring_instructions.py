@@ -17,40 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import re
-import shutil
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.monitoring_overhead import CONFIGURATIONS, call
-
-COLLECTED = re.compile(r"Collected : (\d+)")
+from bench.callgrind import call, counting, instructions, require_valgrind
+from bench.monitoring_overhead import CONFIGURATIONS
 
 
 def measure(label: str, requests: int) -> float:
     """Instructions per request of one configuration (a child process under callgrind)."""
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        "-m",
-        "bench.monitoring_instructions",
-        "--child",
-        label,
-        "--requests",
-        str(requests),
-    ]
-    environment = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict layouts every run
-    done = subprocess.run(command, capture_output=True, text=True, env=environment, check=True)
-    found = COLLECTED.search(done.stderr)
-    if found is None:
-        raise RuntimeError(f"callgrind printed no total for {label!r}:\n{done.stderr[-2000:]}")
-    return int(found.group(1)) / requests
+    arguments = [label, "--requests", str(requests)]
+    return instructions("bench.monitoring_instructions", arguments, requests)
 
 
 async def child(label: str, requests: int) -> None:
@@ -64,19 +40,9 @@ async def child(label: str, requests: int) -> None:
     async with app.router.lifespan_context(app):
         for _ in range(20):  # warm the caches (parser, validation, statements, pool)
             await call(app, BODY)
-        switch("on")
-        for _ in range(requests):
-            await call(app, BODY)
-        switch("off")
-
-
-def switch(state: str) -> None:
-    """Ask callgrind to start or stop counting, and wait until it has (it polls while we run)."""
-    control = subprocess.Popen(
-        ["callgrind_control", "-i", state, str(os.getpid())], stdout=subprocess.DEVNULL
-    )
-    while control.poll() is None:
-        time.sleep(0.005)
+        with counting():
+            for _ in range(requests):
+                await call(app, BODY)
 
 
 def main() -> None:
@@ -87,8 +53,7 @@ def main() -> None:
     if args.child:
         asyncio.run(child(args.child, args.requests))
         return
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed (Debian package valgrind)")
+    require_valgrind()
     from bench.marketplace_data import ensure_data_set
 
     asyncio.run(ensure_data_set())  # built once, before the children race to build it

@@ -25,10 +25,10 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.types import Message
 
 from app.db.engine import create_session_factory
 from app.main import create_app
+from bench.callgrind import call
 from tests import databases
 from tests.conftest import make_settings
 from tests.factories import create_user, global_id
@@ -37,47 +37,6 @@ NODES = """query Users($ids: [ID!]!) {
   nodes(ids: $ids) { id ... on User { displayName role createdAt } }
 }"""
 SERVER_INFO = "query Info { serverInfo { version environment } }"
-
-
-async def call(app: Starlette, body: bytes) -> tuple[int, bytes]:
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"bench"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("bench", 80),
-    }
-    received = False
-    status, chunks = 0, []
-
-    async def receive() -> Message:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, b"".join(chunks)
 
 
 async def round_us(app: Starlette, body: bytes, requests: int) -> tuple[float, float]:

@@ -16,19 +16,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import os
 import re
-import shutil
-import subprocess
-import sys
 from typing import Any
 
 import orjson
 
+from bench.callgrind import bearer, call, counting, instructions, require_valgrind
+
 OPERATIONS = ("ingest", "dashboard")
 COUNTS = re.compile(r"STATEMENTS (\d+)")
-COLLECTED = re.compile(r"Collected : (\d+)")
 BATCH = int(os.environ.get("BENCH_BATCH", "50"))
 
 
@@ -82,51 +79,20 @@ def _count_statements() -> list[str]:
     return seen
 
 
-def _callgrind_tools() -> tuple[Any, Any]:
-    """(post(app, body, token), switch(state)) from the instruction benchmarks' shared module
-    (bench/callgrind.py where it exists, bench/execution_instructions.py before it)."""
-    try:
-        shared = importlib.import_module("bench.callgrind")
-    except ModuleNotFoundError:
-        older = importlib.import_module("bench.execution_instructions")
-        return older.call, older.switch
-
-    async def post(app: Any, body: bytes, token: str | None) -> tuple[int, bytes]:
-        result: tuple[int, bytes] = await shared.call(app, body, shared.bearer(token))
-        return result
-
-    return post, shared.switch
-
-
 async def _run(operation: str, requests: int, around: Any) -> None:
-    call, _ = _callgrind_tools()
     app, _, body, token = await _app(operation)
     statements = _count_statements()
     async with app.router.lifespan_context(app):
         for _ in range(20):  # warm the caches (parser, validation, plans, statements, pool)
-            status, answer = await call(app, body, token)
+            status, answer = await call(app, body, bearer(token))
             if status != 200 or b'"errors"' in answer:
                 raise SystemExit(f"{operation}: {answer!r}")
         statements.clear()
         with around():
             for _ in range(requests):
-                await call(app, body, token)
+                await call(app, body, bearer(token))
     print(f"STATEMENTS {len(statements) // requests}", flush=True)
     print(f"last answer: {answer[:300]!r}", flush=True)
-
-
-def _callgrind() -> Any:
-    from contextlib import contextmanager
-
-    _, switch = _callgrind_tools()
-
-    @contextmanager
-    def counting() -> Any:
-        switch("on")
-        yield
-        switch("off")
-
-    return counting
 
 
 def _pyinstrument() -> Any:
@@ -146,25 +112,15 @@ def _pyinstrument() -> Any:
 
 
 def measure(operation: str, requests: int) -> tuple[float, int]:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--instr-atstart=no",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        "-m",
-        "bench.operations_profile",
-        "--child",
-        operation,
-        "--requests",
-        str(requests),
-    ]
-    environment = {**os.environ, "PYTHONHASHSEED": "0"}
-    done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
-    found, statements = COLLECTED.search(done.stderr), COUNTS.search(done.stdout)
-    if done.returncode != 0 or found is None or statements is None:
-        raise RuntimeError(f"{operation} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
-    return int(found.group(1)) / requests, int(statements.group(1))
+    """(instructions per request, SQL statements per request) of one child under callgrind."""
+    printed: list[str] = []
+    count = instructions(
+        "bench.operations_profile", [operation, "--requests", str(requests)], requests, printed
+    )
+    statements = COUNTS.search(printed[0])
+    if statements is None:
+        raise RuntimeError(f"{operation} printed no statement count:\n{printed[0][-2000:]}")
+    return count, int(statements.group(1))
 
 
 def main() -> None:
@@ -176,13 +132,12 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        asyncio.run(_run(args.child, args.requests, _callgrind()))
+        asyncio.run(_run(args.child, args.requests, counting))
         return
     if args.mode == "profile":
         asyncio.run(_run(args.operation or "ingest", args.requests or 300, _pyinstrument()))
         return
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed (Debian package valgrind)")
+    require_valgrind()
     from bench.marketplace_data import ensure_data_set
 
     asyncio.run(ensure_data_set())

@@ -87,9 +87,7 @@ class BountyUpdate:
 
     @strawberry.field(description="The bounty as it is now (read fresh, not from a cache).")
     async def bounty(self, info: Info) -> Bounty | None:
-        [card] = await cards.cards_by_id(
-            info.context.session_factory, [uuid.UUID(self.bounty_id.node_id)]
-        )
+        [card] = await cards.cards_by_id(info.context.reads, [uuid.UUID(self.bounty_id.node_id)])
         if card is None or not card.visible_to(info.context.viewer):
             return None
         return Bounty.from_card(card)
@@ -168,7 +166,7 @@ class BountySubscriptions:
         bounty_id = node_uuid(id, "Bounty", field="id")
         viewer = info.context.viewer
         # A short read, closed before waiting: a subscription never holds a session open.
-        [card] = await cards.cards_by_id(info.context.session_factory, [bounty_id])
+        [card] = await cards.cards_by_id(info.context.reads, [bounty_id])
         if card is None or not card.visible_to(viewer):
             raise ApiError("no such bounty", BAD_USER_INPUT, field="id")
         poster_id = card.poster_id

@@ -50,7 +50,7 @@ UPDATABLE = ("title", "description", "category", "reward", "location", "remote",
 
 async def fresh_bounty(info: Info, bounty_id: uuid.UUID) -> Bounty:
     """The bounty as committed (read past the request's loader cache)."""
-    [card] = await cards.cards_by_id(info.context.session_factory, [bounty_id])
+    [card] = await cards.cards_by_id(info.context.reads, [bounty_id])
     assert card is not None
     return Bounty.from_card(card)
 
@@ -70,7 +70,7 @@ async def _application_result(
     application_id = await mutate(info, run)
     if isinstance(application_id, UserError):
         return application_id
-    card = await queries.application_by_id(info.context.session_factory, application_id)
+    card = await queries.application_by_id(info.context.reads, application_id)
     return results.ApplicationSuccess(
         application=BountyApplication.from_card(card),
         bounty=await fresh_bounty(info, card.bounty_id),
@@ -405,7 +405,7 @@ class BountyMutations:
         review_id = await mutate(info, run)
         if isinstance(review_id, UserError):
             return review_id
-        card = await reviews.review_by_id(info.context.session_factory, review_id)
+        card = await reviews.review_by_id(info.context.reads, review_id)
         return results.ReviewUserSuccess(review=Review.from_card(card))
 
 

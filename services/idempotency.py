@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy import insert as plain_insert
-from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -31,6 +31,25 @@ from services.errors import IdempotencyKeyReused, InvalidInput
 from services.unit_of_work import UnitOfWork
 
 MAX_KEY = 100
+# The statements every keyed create runs, built once (no per-call building and cache-key hashing;
+# bound names differ from the columns', which SQLAlchemy reserves in VALUES and SET).
+_CLAIM = (
+    insert(IdempotencyKey)
+    .values(
+        user_id=bindparam("the_user_id"),
+        key=bindparam("the_key"),
+        operation=bindparam("the_operation"),
+        request_hash=bindparam("the_request_hash"),
+    )
+    .on_conflict_do_nothing()
+    .returning(col(IdempotencyKey.key))
+)
+_THIS_KEY = (
+    col(IdempotencyKey.user_id) == bindparam("the_user_id"),
+    col(IdempotencyKey.key) == bindparam("the_key"),
+)
+_FIRST = select(col(IdempotencyKey.request_hash), col(IdempotencyKey.result)).where(*_THIS_KEY)
+_STORE = update(IdempotencyKey).where(*_THIS_KEY).values(result=bindparam("the_result"))
 
 
 def request_hash(operation: str, request: Mapping[str, Any]) -> str:
@@ -62,21 +81,13 @@ async def claim(
     """None when this key is new (now claimed); else the first result under this key."""
     check_key(key)
     digest = request_hash(operation, request)
+    this_key = {"the_user_id": user_id, "the_key": key}
     inserted = await session.scalar(
-        insert(IdempotencyKey)
-        .values(user_id=user_id, key=key, operation=operation, request_hash=digest)
-        .on_conflict_do_nothing()
-        .returning(col(IdempotencyKey.key))
+        _CLAIM, {**this_key, "the_operation": operation, "the_request_hash": digest}
     )
     if inserted is not None:
         return None
-    row = (
-        await session.execute(
-            select(col(IdempotencyKey.request_hash), col(IdempotencyKey.result)).where(
-                col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key
-            )
-        )
-    ).one()
+    row = (await session.execute(_FIRST, this_key)).one()
     if row[0] != digest:
         raise reused()
     result: dict[str, Any] = row[1]
@@ -86,11 +97,7 @@ async def claim(
 async def store_result(
     session: AsyncSession, *, user_id: uuid.UUID, key: str, result: dict[str, Any]
 ) -> None:
-    await session.execute(
-        update(IdempotencyKey)
-        .where(col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.key) == key)
-        .values(result=result)
-    )
+    await session.execute(_STORE, {"the_user_id": user_id, "the_key": key, "the_result": result})
 
 
 async def store_first_result(

@@ -15,6 +15,7 @@ LimiterUnavailable; callers decide whether to fail open or closed.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as redis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from services.errors import DomainError
 
@@ -30,20 +31,31 @@ REDIS_PREFIX = "bountyexpo:throttle:"
 _DECREMENT_IF_EXISTS = "if redis.call('exists', KEYS[1]) == 1 then redis.call('decr', KEYS[1]) end"
 
 
+# GCRA over one or more keys in one round trip: KEYS[i] takes ARGV[3i-2..3i] (period ms,
+# interval ms, cost). Keys are taken in order and the first refusal stops there: later keys are
+# not charged (a request refused per address spends none of its user's budget). The answer is one
+# string, "allowed retry_ms used_ms" per key taken, joined by ";": one reply to parse, not nine.
 _GCRA = """
-local period, interval, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local clock = redis.call('TIME')
 local now = clock[1] * 1000 + clock[2] / 1000
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local next_tat = tat + cost * interval
-if next_tat - period > now + 0.001 then
-  return {0, tostring(next_tat - period - now), tostring(tat - now)}
+local out = {}
+for index, key in ipairs(KEYS) do
+  local base = index * 3 - 3
+  local period, interval = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
+  local cost = tonumber(ARGV[base + 3])
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local next_tat = tat + cost * interval
+  if next_tat - period > now + 0.001 then
+    out[index] = '0 ' .. tostring(next_tat - period - now) .. ' ' .. tostring(tat - now)
+    return table.concat(out, ';')
+  end
+  -- At least 1 ms: with a huge limit the step is below a double's precision at this clock
+  -- value, next_tat equals now, and PX 0 is an error.
+  redis.call('SET', key, tostring(next_tat), 'PX', math.max(1, math.ceil(next_tat - now)))
+  out[index] = '1 0 ' .. tostring(next_tat - now)
 end
--- At least 1 ms: with a huge limit the step is below a double's precision at this clock
--- value, next_tat equals now, and PX 0 is an error.
-redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.max(1, math.ceil(next_tat - now)))
-return {1, '0', tostring(next_tat - now)}
+return table.concat(out, ';')
 """
 
 
@@ -75,6 +87,16 @@ def _decision(
     return Decision(allowed, retry_ms / 1000, remaining)
 
 
+@dataclass(frozen=True, slots=True)
+class Take:
+    """`cost` of `limit` units per `period` seconds for `key` (one `consume`)."""
+
+    key: str
+    limit: int
+    period: float
+    cost: int = 1
+
+
 class Throttle(Protocol):
     async def hit(self, keys: Sequence[str], window_seconds: int) -> tuple[int, int]:
         """Count one attempt on each key; (the highest count, seconds until it resets)."""
@@ -86,6 +108,11 @@ class Throttle(Protocol):
 
     async def consume(self, key: str, *, limit: int, period: float, cost: int = 1) -> Decision:
         """Take `cost` of `limit` units per `period` seconds for `key` (GCRA), if available."""
+        ...
+
+    async def consume_many(self, takes: Sequence[Take]) -> list[Decision | None]:
+        """`consume` for each take in order, in one round trip; the first refusal stops there
+        (its decision is the last one given, the rest are None and were not charged)."""
         ...
 
 
@@ -117,6 +144,9 @@ class InProcessThrottle:
         self._counts.pop(key, None)
 
     async def consume(self, key: str, *, limit: int, period: float, cost: int = 1) -> Decision:
+        return self._take(key, limit, period, cost)
+
+    def _take(self, key: str, limit: int, period: float, cost: int) -> Decision:
         now = time.monotonic() * 1000
         if len(self._arrivals) > 100_000:
             self._arrivals = {k: v for k, v in self._arrivals.items() if v > now}
@@ -129,6 +159,15 @@ class InProcessThrottle:
         self._arrivals[key] = next_tat
         return _decision(True, 0, next_tat - now, limit, interval)
 
+    async def consume_many(self, takes: Sequence[Take]) -> list[Decision | None]:
+        decisions: list[Decision | None] = [None] * len(takes)
+        for index, take in enumerate(takes):
+            decision = self._take(take.key, take.limit, take.period, take.cost)
+            decisions[index] = decision
+            if not decision.allowed:
+                break
+        return decisions
+
     def clear(self) -> None:
         self._counts.clear()
         self._arrivals.clear()
@@ -138,6 +177,9 @@ class RedisThrottle:
     def __init__(self, client: redis.Redis, prefix: str = REDIS_PREFIX) -> None:
         self.client = client
         self.prefix = prefix
+        # EVALSHA (the script loaded once, again after a Redis restart or SCRIPT FLUSH): each
+        # request sends its keys and numbers, not the script's text.
+        self._gcra_sha = hashlib.sha1(_GCRA.encode()).hexdigest()  # noqa: S324  (Redis's id)
 
     async def hit(self, keys: Sequence[str], window_seconds: int) -> tuple[int, int]:
         pipeline = self.client.pipeline(transaction=True)
@@ -170,12 +212,32 @@ class RedisThrottle:
             raise LimiterUnavailable from error
 
     async def consume(self, key: str, *, limit: int, period: float, cost: int = 1) -> Decision:
-        period_ms, cost = period * 1000, min(cost, limit)
-        interval = period_ms / limit
+        [decision] = await self.consume_many([Take(key, limit, period, cost)])
+        assert decision is not None  # the only take is always decided
+        return decision
+
+    async def consume_many(self, takes: Sequence[Take]) -> list[Decision | None]:
+        keys: list[str] = []
+        arguments: list[float] = []
+        intervals: list[float] = []
+        for take in takes:
+            period_ms = take.period * 1000
+            interval = period_ms / take.limit
+            keys.append(self.prefix + "gcra:" + take.key)
+            arguments += (period_ms, interval, min(take.cost, take.limit))
+            intervals.append(interval)
         try:
-            allowed, retry, used = await self.client.eval(
-                _GCRA, 1, self.prefix + "gcra:" + key, period_ms, interval, cost
-            )
+            try:
+                replies = await self.client.evalsha(self._gcra_sha, len(keys), *keys, *arguments)
+            except NoScriptError:
+                replies = await self.client.eval(_GCRA, len(keys), *keys, *arguments)
         except RedisError as error:
             raise LimiterUnavailable from error
-        return _decision(bool(allowed), float(retry), float(used), limit, interval)
+        decisions: list[Decision | None] = [None] * len(takes)
+        text = replies.decode() if isinstance(replies, bytes) else str(replies)
+        for index, reply in enumerate(text.split(";")):
+            allowed, retry, used = reply.split()
+            decisions[index] = _decision(
+                allowed == "1", float(retry), float(used), takes[index].limit, intervals[index]
+            )
+        return decisions

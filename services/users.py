@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -21,6 +21,11 @@ from services.sessions import revoke_access_before, revoke_user_sessions
 from services.unit_of_work import UnitOfWork
 from services.viewer import Viewer
 
+# Built once: the loader batch of every user field reuses its cache key and compiled form.
+_USERS_BY_ID = select(User).where(
+    col(User.id).in_(bindparam("ids", expanding=True)), col(User.status) != UserStatus.DELETED
+)
+
 
 async def users_by_id(
     session_factory: SessionFactory, ids: Sequence[uuid.UUID]
@@ -30,9 +35,7 @@ async def users_by_id(
     Deleted accounts are invisible, as if they had never existed.
     """
     async with session_factory() as session:
-        rows = await session.scalars(
-            select(User).where(col(User.id).in_(ids), col(User.status) != UserStatus.DELETED)
-        )
+        rows = await session.scalars(_USERS_BY_ID, {"ids": list(ids)})
         found = {user.id: user for user in rows}
     return [found.get(user_id) for user_id in ids]
 

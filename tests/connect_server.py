@@ -16,18 +16,13 @@ serves cards and Connect); `connect_server()` runs it alone on a free loopback p
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
+from tests.local_servers import launched
 
-ROOT = Path(__file__).resolve().parent.parent
 DUE = ["external_account", "tos_acceptance.date", "individual.verification.document"]
 
 
@@ -257,38 +252,8 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
 """
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def connect_server() -> Iterator[str]:
     """Run the Connect server alone; its base URL until the block ends."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", STANDALONE, str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/v1/accounts/none", auth=("sk_test_local", ""), timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the Connect server did not start") from None
-                time.sleep(0.1)
+    with launched(STANDALONE, "/v1/accounts/none", "the Connect server") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

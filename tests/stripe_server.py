@@ -14,16 +14,9 @@ refunds. The launcher adapts it to what our Stripe provider sends, without touch
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx
-
-from tests.connect_server import ROOT
+from tests.local_servers import launched
 
 LAUNCHER = r"""
 import secrets, sys, time
@@ -61,36 +54,8 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def localstripe() -> Iterator[str]:
     """Start localstripe; its base URL until the block ends."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER, str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/v1/customers", auth=("sk_test_local", ""), timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("localstripe did not start") from None
-                time.sleep(0.1)
+    with launched(LAUNCHER, "/v1/customers", "localstripe") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

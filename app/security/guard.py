@@ -1,8 +1,9 @@
 """The schema extension that refuses operations before they run, on every transport.
 
 Tokens are the parser's own limit; size, depth, aliases, directives and root fields one cached
-validation rule; then, per request, trusted documents (when on), the cost and the signed-in
-user's rate limit.
+validation rule; then, per request, trusted documents (when on), the cost, and the rate
+limits: the request's address (`ip`, handed over by RateLimitMiddleware) and the signed-in user's
+(`user`, in cost units), both in one limiter call: one Redis round trip per request.
 Refusals are GraphQL errors with a code (QUERY_TOO_DEEP, QUERY_TOO_COMPLEX, RATE_LIMITED, ...),
 `extensions.cost` reports the computed cost when the request asks (`"extensions": {"cost": true}`).
 """
@@ -32,7 +33,13 @@ from app.security.persisted import (
     PersistedOperations,
     persisted_error,
 )
-from app.security.rate_limits import RateLimiter, set_retry_after
+from app.security.rate_limits import (
+    AddressLimit,
+    RateLimiter,
+    address_limit,
+    limited,
+    set_retry_after,
+)
 from app.settings import Settings
 from schema.errors import ApiError
 from services.identity import Identity
@@ -135,7 +142,7 @@ class OperationGuard(SchemaExtension):
                 maximumCost=limits.cost,
             )
         # Introspection is answered from memory: one unit, not one per 100 of its large cost.
-        await _limit_user(context.context, self.cost if limits is self.limits else 0)
+        await _limit(context.context, self.cost if limits is self.limits else 0)
 
     def get_results(self) -> dict[str, Any]:
         requested = (self.execution_context.operation_extensions or {}).get("cost")
@@ -149,17 +156,40 @@ def _security(context: Any) -> Security | None:
     return security if isinstance(security, Security) else None
 
 
-async def _limit_user(context: Any, cost: int) -> None:
+async def _limit(context: Any, cost: int) -> None:
+    """The request's address unit (if not taken yet) and the viewer's cost units, in one call."""
     security = _security(context)
-    viewer = getattr(context, "viewer", None)
-    if security is None or viewer is None:
+    if security is None:
         return
     limiter = security.rate_limiter
-    try:
-        await limiter.enforce("user", str(viewer.user_id), limiter.units(cost))
-    except ApiError as error:
-        set_retry_after(context, error)
-        response = getattr(context, "response", None)
-        if isinstance(response, Response):  # the whole operation is refused: say so in HTTP
-            response.status_code = 429
-        raise
+    request = getattr(context, "request", None)
+    address = address_limit(getattr(request, "scope", None))
+    key = address.take() if address is not None else None
+    viewer = getattr(context, "viewer", None)
+    checks: list[tuple[str, str, int]] = []
+    if key is not None:
+        checks.append(("ip", key, 1))
+    if viewer is not None:
+        checks.append(("user", str(viewer.user_id), limiter.units(cost)))
+    if not checks:
+        return
+    decisions = await limiter.check_many(checks)  # both buckets fail open
+    if key is not None:
+        refused = decisions.pop(0)
+        if refused is not None and not refused.allowed:
+            assert address is not None
+            _refuse_address(address, refused)
+    if viewer is None or decisions[0] is None or decisions[0].allowed:
+        return
+    error = limited(decisions[0])
+    set_retry_after(context, error)
+    response = getattr(context, "response", None)
+    if isinstance(response, Response):  # the whole operation is refused: say so in HTTP
+        response.status_code = 429
+    raise error
+
+
+def _refuse_address(address: AddressLimit, decision: Any) -> None:
+    """Nothing runs; RateLimitMiddleware answers 429 for the address instead of this response."""
+    address.refusal = decision
+    raise limited(decision)

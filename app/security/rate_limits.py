@@ -1,7 +1,9 @@
 """Rate-limit policy: which bucket, how much, and what happens when Redis does not answer.
 
 Buckets (limits from settings), all GCRA over the shared throttle (services/throttle.py):
-- `ip`: every HTTP request and WebSocket handshake per client address (RateLimitMiddleware);
+- `ip`: every HTTP request and WebSocket handshake per client address (RateLimitMiddleware; for
+  `/graphql` over HTTP the unit is taken by the operation guard in the same limiter call as the
+  `user` bucket, one Redis round trip for both, or else when the response starts: `AddressLimit`);
 - `user`: every operation of a signed-in user, in cost units (one unit per RATE_LIMIT_COST_UNIT
   of the operation's computed cost, at least one);
 - `auth`: sign-up and password-reset requests per client address and per account (failed
@@ -19,6 +21,7 @@ state is the `bountyexpo_rate_limiter_paused` gauge and `rateLimiter` in /health
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from time import monotonic
 from typing import Any
@@ -28,7 +31,7 @@ from starlette.responses import Response
 from app.monitoring.metrics import record_dependency_unavailable, record_rate_limiter_paused
 from app.settings import Settings
 from schema.errors import RATE_LIMITED, ApiError
-from services.throttle import Decision, LimiterUnavailable, Throttle
+from services.throttle import Decision, LimiterUnavailable, Take, Throttle
 
 logger = logging.getLogger(__name__)
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
@@ -72,22 +75,50 @@ class RateLimiter:
             return None
         bucket = self.buckets[bucket_name]
         try:
-            return await self._consume(bucket, key, cost)
+            return await self._consume_one(bucket, key, cost)
         except LimiterUnavailable:
             if bucket.fail_open:
                 return None
             raise
 
-    async def _consume(self, bucket: Bucket, key: str, cost: int) -> Decision:
+    async def check_many(self, checks: Sequence[tuple[str, str, int]]) -> list[Decision | None]:
+        """`check` for several (bucket, key, cost) in one limiter call (one Redis round trip),
+        in order; the first refusal stops there: the checks after it are None, not charged.
+        Fails open (all None) when every bucket does, else raises LimiterUnavailable."""
+        if not self.enabled:
+            return [None] * len(checks)
+        named = [(self.buckets[name], key, cost) for name, key, cost in checks]
+        takes = [Take(f"{b.name}:{key}", b.limit, b.period, cost) for b, key, cost in named]
+        try:
+            return await self._consume(takes)
+        except LimiterUnavailable:
+            if all(bucket.fail_open for bucket, _, _ in named):
+                return [None] * len(checks)
+            raise
+
+    async def _consume_one(self, bucket: Bucket, key: str, cost: int) -> Decision:
+        [decision] = await self._consume(
+            [Take(f"{bucket.name}:{key}", bucket.limit, bucket.period, cost)]
+        )
+        assert decision is not None
+        return decision
+
+    async def _consume(self, takes: list[Take]) -> list[Decision | None]:
         if self.paused and (self._probing or monotonic() < self._paused_until):
             raise LimiterUnavailable
         probe = self.paused  # the pause is over: this request is the one probe
         if probe:
             self._probing = True
         try:
-            decision = await self.throttle.consume(
-                f"{bucket.name}:{key}", limit=bucket.limit, period=bucket.period, cost=cost
-            )
+            if len(takes) == 1:
+                take = takes[0]
+                decisions: list[Decision | None] = [
+                    await self.throttle.consume(
+                        take.key, limit=take.limit, period=take.period, cost=take.cost
+                    )
+                ]
+            else:
+                decisions = await self.throttle.consume_many(takes)
         except LimiterUnavailable:
             self._pause()
             raise
@@ -98,7 +129,7 @@ class RateLimiter:
             self.paused = False
             record_rate_limiter_paused(False)
             logger.warning("rate limiter answering again: limits apply")
-        return decision
+        return decisions
 
     def _pause(self) -> None:
         self._paused_until = monotonic() + OUTAGE_PAUSE_SECONDS
@@ -163,3 +194,35 @@ def set_retry_after(context: Any, error: ApiError) -> None:
     retry_after = error.extensions.get("retryAfter")
     if isinstance(response, Response) and retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
+
+
+ADDRESS_LIMIT = "bountyexpo.address_limit"  # the scope key of an HTTP request's AddressLimit
+
+
+class AddressLimit:
+    """The `ip` bucket's unit of one HTTP request to `/graphql`, not yet taken.
+
+    RateLimitMiddleware puts it in the scope instead of calling the limiter; the operation guard
+    takes it together with the user's bucket (`RateLimiter.check_many`: one Redis round trip for
+    both), and whatever did not reach the guard (a bad token, a parse error, CSRF) takes it
+    when its response starts. A refusal, wherever decided, replaces the response with the
+    middleware's 429 (`refusal`), and the guard runs nothing once the address is refused."""
+
+    __slots__ = ("key", "refusal", "taken")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.taken = False
+        self.refusal: Decision | None = None
+
+    def take(self) -> str | None:
+        """The key to charge, once: None when it was taken already."""
+        if self.taken:
+            return None
+        self.taken = True
+        return self.key
+
+
+def address_limit(scope: Any) -> AddressLimit | None:
+    limit = scope.get(ADDRESS_LIMIT) if isinstance(scope, dict) else None
+    return limit if isinstance(limit, AddressLimit) else None

@@ -1,5 +1,6 @@
 """A fresh database for a profile: migrated, with the demo data, the load accounts (one per
-virtual user, one password hash shared) and five notifications each (two unread)."""
+virtual user, one password hash shared) and five notifications each (two unread), and the
+admins the admin scenario signs in as."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from app.db.database import open_database
 from app.db.models import Notification, NotificationSettings, NotificationType, Role, User
 from app.db.models.base import utcnow
 from app.settings import Settings
-from bench.load.scenarios import ACCOUNTS, LOAD_PASSWORD, account_email
+from bench.load.scenarios import (
+    ACCOUNTS,
+    ADMIN_ACCOUNTS,
+    LOAD_PASSWORD,
+    account_email,
+    admin_email,
+)
 from services.demo_bounties import seed_demo_bounties
 from services.passwords import hash_password
 from services.payments import payments_for
@@ -48,6 +55,16 @@ async def fill(url: str) -> None:
                 "role": Role.USER,
             }
             for index, user_id in enumerate(ids)
+        ]
+        users += [
+            {
+                "id": uuid.uuid4(),
+                "email": admin_email(index),
+                "password_hash": password_hash,
+                "display_name": f"Load admin {index}",
+                "role": Role.ADMIN,
+            }
+            for index in range(ADMIN_ACCOUNTS)
         ]
         read_at = utcnow()
         settings_rows = [

@@ -80,6 +80,7 @@ class GatewayUser(FastHttpUser):
         self.rng = random.Random(_options(self.environment).load_seed * 1_000_003 + self.index)
         self.names, self.weights, _ = mix_of(self.environment)
         self.token: str | None = None
+        self.admin_token: str | None = None  # the admin scenario's own session
         self.failures = 0  # consecutive refusals and network errors
         self.address = f"10.{self.index >> 16 & 255}.{self.index >> 8 & 255}.{self.index & 255}"
         self.interval = 1 / USER_REQUESTS_PER_SECOND
@@ -97,10 +98,12 @@ class GatewayUser(FastHttpUser):
             time.sleep(self.due - now)  # cooperative: locust patches the standard library
         self.due = max(self.due, now) + self.interval
 
-    def headers(self, token: bool) -> dict[str, str]:
+    def headers(self, token: bool | str) -> dict[str, str]:
+        """`token`: True for the user's own session, a string for that token, False for none."""
         headers = {"x-forwarded-for": self.address}
-        if token and self.token:
-            headers["authorization"] = f"Bearer {self.token}"
+        bearer = token if isinstance(token, str) else self.token if token else None
+        if bearer:
+            headers["authorization"] = f"Bearer {bearer}"
         return headers
 
     def back_off(self, response: Any) -> None:
@@ -130,7 +133,7 @@ class GatewayUser(FastHttpUser):
         variables: dict[str, Any] | None = None,
         *,
         expect: str,
-        token: bool = True,
+        token: bool | str = True,
     ) -> dict[str, Any] | None:
         """POST one operation; its `data`, or None (the request is then recorded as failed)."""
         self.pace()
@@ -146,7 +149,7 @@ class GatewayUser(FastHttpUser):
             data = payload.get("data") or {}
             if payload.get("errors") or data.get(expect) is None:
                 codes = [e.get("extensions", {}).get("code") for e in payload.get("errors", [])]
-                if "UNAUTHENTICATED" in codes:
+                if "UNAUTHENTICATED" in codes and token is True:
                     self.token = None  # expired: the next scenario signs in again
                 response.failure(f"GraphQL errors {codes}")
                 return None

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-# The seed's mix (issue 17 item 5), in percent of scenarios started. Scenarios whose domain has
-# no API yet are reported as skipped and the rest share their weight (see scenarios.SCENARIOS).
+# The seed's mix (issue 17 item 5), in percent of scenarios started. An entry with no
+# function in scenarios.SCENARIOS is reported as skipped and the rest share its weight.
 SEED_MIX = {"core": 40, "payments": 20, "notifications": 20, "admin": 10, "health": 10}
 # One request every 2 s per virtual user: a person using the app, not a tight loop.
 USER_REQUESTS_PER_SECOND = 0.5

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -11,6 +11,8 @@ from services.bounties.errors import SuspendedAccount
 from services.bounties.lifecycle import BountyState
 from services.errors import NotAllowed
 from services.viewer import Viewer
+
+_STATUS = select(col(User.status)).where(col(User.id) == bindparam("user_id"))
 
 
 def require_poster(viewer: Viewer, state: BountyState, action: str) -> None:
@@ -30,6 +32,10 @@ def require_party(viewer: Viewer, state: BountyState, action: str) -> None:
 
 async def require_active(session: AsyncSession, viewer: Viewer) -> None:
     """Tokens outlive a suspension by up to their lifetime: the account row decides."""
-    status = await session.scalar(select(col(User.status)).where(col(User.id) == viewer.user_id))
+    require_active_status(await session.scalar(_STATUS, {"user_id": viewer.user_id}))
+
+
+def require_active_status(status: UserStatus | None) -> None:
+    """`require_active` on a status read already (`lifecycle.load_state_and_account`)."""
     if status is not UserStatus.ACTIVE:
         raise SuspendedAccount("suspended accounts cannot post bounties or apply")

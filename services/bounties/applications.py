@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -17,7 +17,7 @@ from sqlmodel import col
 from app.db.models import Application, ApplicationStatus, BountyStatus, NotificationType
 from services import business_events, idempotency
 from services.bounties import lifecycle
-from services.bounties.access import require_active, require_poster
+from services.bounties.access import require_active_status, require_poster
 from services.bounties.errors import AlreadyApplied, InvalidTransition, OwnBounty, with_article
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.notifications.later import notify_later
@@ -27,6 +27,25 @@ from services.viewer import Viewer
 MAX_MESSAGE = 2000
 A = ApplicationStatus
 ACTIVE = text("status IN ('PENDING', 'ACCEPTED')")  # uq_applications_active's predicate
+
+
+# Built once (no per-call building and cache-key hashing); bound names differ from the columns'.
+_APPLY = (
+    insert(Application)
+    .values(
+        bounty_id=bindparam("the_bounty"),
+        hunter_id=bindparam("the_hunter"),
+        message=bindparam("the_message"),
+        proposed_amount=bindparam("the_amount"),
+    )
+    .on_conflict_do_nothing(
+        index_elements=[col(Application.bounty_id), col(Application.hunter_id)],
+        # The index's own predicate, as text: with bound values PostgreSQL infers the
+        # partial index only under plan_cache_mode=force_custom_plan (the app's engine).
+        index_where=ACTIVE,
+    )
+    .returning(col(Application.id))
+)
 
 
 async def apply(
@@ -59,34 +78,25 @@ async def _apply(
     proposed_amount: int | None,
 ) -> uuid.UUID:
     session = work.session
-    await require_active(session, viewer)
+    # The bounty under a share lock and the account's status in one round trip; the checks in
+    # their usual order: the account, the input, then the bounty.
+    row, status = await lifecycle.load_state_and_account(session, viewer, bounty_id)
+    require_active_status(status)
     text = message.strip()
     if not 1 <= len(text) <= MAX_MESSAGE:
         raise InvalidInput(f"use 1 to {MAX_MESSAGE} characters", field="input.message")
     if proposed_amount is not None and proposed_amount <= 0:
         raise InvalidInput("a proposed amount is positive", field="input.proposedAmount")
-    state = await lifecycle.load_state(session, viewer, bounty_id, lock=True)
+    state = lifecycle.visible_state(row, viewer)
     if viewer.owns(state.poster_id):
         raise OwnBounty("you cannot apply to your own bounty", field="input.bountyId")
     if state.status is not BountyStatus.OPEN:
         raise InvalidTransition(
             "only OPEN bounties take applications", current=state.status.value, target="APPLIED"
         )
+    values = {"the_bounty": bounty_id, "the_hunter": viewer.user_id, "the_message": text}
     application_id: uuid.UUID | None = await session.scalar(
-        insert(Application)
-        .values(
-            bounty_id=bounty_id,
-            hunter_id=viewer.user_id,
-            message=text,
-            proposed_amount=proposed_amount,
-        )
-        .on_conflict_do_nothing(
-            index_elements=[col(Application.bounty_id), col(Application.hunter_id)],
-            # The index's own predicate, as text: with bound values PostgreSQL infers the
-            # partial index only under plan_cache_mode=force_custom_plan (the app's engine).
-            index_where=ACTIVE,
-        )
-        .returning(col(Application.id))
+        _APPLY, {**values, "the_amount": proposed_amount}
     )
     if application_id is None:
         raise AlreadyApplied("you already applied to this bounty", field="input.bountyId")

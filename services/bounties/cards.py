@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from app.db.engine import SessionFactory
@@ -158,11 +158,16 @@ def card_of(row: Sequence[Any]) -> BountyCard:
     )
 
 
+# Built once: SQLAlchemy then reuses its cache key and compiled form instead of building and
+# hashing the whole projection on every call (the loader batch of every bounty field).
+_CARDS_BY_ID = card_query().where(b.id.in_(bindparam("ids", expanding=True)))
+
+
 async def cards_by_id(
     session_factory: SessionFactory, ids: Sequence[uuid.UUID]
 ) -> list[BountyCard | None]:
     """Batch for the `bounty_by_id` loader (visibility: `BountyCard.visible_to`)."""
     async with session_factory() as session:
-        rows = await session.execute(card_query().where(b.id.in_(ids)))
+        rows = await session.execute(_CARDS_BY_ID, {"ids": list(ids)})
         found = {card.id: card for card in map(card_of, rows)}
     return [found.get(bounty_id) for bounty_id in ids]

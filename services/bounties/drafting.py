@@ -7,13 +7,14 @@ keep it to what a card and a detail page show.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -162,6 +163,8 @@ async def _create(work: UnitOfWork, viewer: Viewer, values: dict[str, Any]) -> u
 async def update_bounty(
     work: UnitOfWork, viewer: Viewer, *, bounty_id: uuid.UUID, changes: BountyChanges
 ) -> None:
+    if await _quick_edit(work, viewer, bounty_id, changes):
+        return
     session = work.session
     state = await lifecycle.load_state(session, viewer, bounty_id)
     require_poster(viewer, state, "edit this bounty")
@@ -174,12 +177,9 @@ async def update_bounty(
         await _check_category(session, cleaned["category"])
     if not cleaned:
         return
-    changed = await session.scalar(
-        update(Bounty)
-        .where(col(Bounty.id) == bounty_id, col(Bounty.status).in_(EDITABLE))
-        .values(**cleaned, updated_at=func.now())
-        .returning(col(Bounty.id))
-    )
+    names = tuple(sorted(cleaned))
+    parameters = {f"the_{name}": cleaned[name] for name in names}
+    changed = await session.scalar(_update_statement(names), {"the_id": bounty_id, **parameters})
     if changed is None:
         raise InvalidTransition(
             "only DRAFT and OPEN bounties can be edited",
@@ -187,6 +187,48 @@ async def update_bounty(
             target=state.status.value,
         )
     _announce(work, state)
+
+
+async def _quick_edit(
+    work: UnitOfWork, viewer: Viewer, bounty_id: uuid.UUID, changes: BountyChanges
+) -> bool:
+    """The common edit (valid text, place, deadline; no reward or category) in one statement:
+    the UPDATE itself checks that the viewer is the poster and the bounty still DRAFT or OPEN.
+    False when it changed nothing or does not apply: `update_bounty`'s full path then runs from
+    the start (reads the state, refuses in its order), as if this had not been tried."""
+    if not changes.values or _NEEDS_STATE & changes.values.keys():
+        return False
+    try:
+        cleaned = clean(changes.values, now=utcnow())
+    except InvalidInput:
+        return False  # the full path says so, after NOT_FOUND and NOT_ALLOWED
+    names = tuple(sorted(cleaned))
+    parameters = {f"the_{name}": cleaned[name] for name in names}
+    changed = await work.session.scalar(
+        _update_statement(names, by_poster=True),
+        {"the_id": bounty_id, "the_poster": viewer.user_id, **parameters},
+    )
+    if changed is None:
+        return False
+    lifecycle.announce(work, bounty_id, edited=True)
+    return True
+
+
+# Edits whose rules depend on the bounty's state or another table: the full path only.
+_NEEDS_STATE = frozenset({"reward_amount", "reward_currency", "category"})
+
+
+@functools.lru_cache(maxsize=512)
+def _update_statement(names: tuple[str, ...], *, by_poster: bool = False) -> Any:
+    """The edit of these columns, built once per set of columns (no per-call building and
+    cache-key hashing); bound names differ from the columns', which SET reserves."""
+    guard = [col(Bounty.poster_id) == bindparam("the_poster")] if by_poster else []
+    return (
+        update(Bounty)
+        .where(col(Bounty.id) == bindparam("the_id"), col(Bounty.status).in_(EDITABLE), *guard)
+        .values({**{name: bindparam(f"the_{name}") for name in names}, "updated_at": func.now()})
+        .returning(col(Bounty.id))
+    )
 
 
 def _announce(work: UnitOfWork, state: lifecycle.BountyState) -> None:

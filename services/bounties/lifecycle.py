@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db.models import Bounty, BountyHistory, BountyStatus
+from app.db.models import Bounty, BountyHistory, BountyStatus, User, UserStatus
 from app.db.models.base import utcnow
 from services import business_events
 from services.analytics import events as analytics
@@ -102,8 +102,47 @@ _STATE_COLUMNS = (
 )
 
 
+_STATE = select(*_STATE_COLUMNS).where(col(Bounty.id) == bindparam("bounty_id"))
+_STATE_SHARED = _STATE.with_for_update(read=True)
+
+
 def _state(row: Any) -> BountyState:
     return BountyState(row[0], row[1], row[2], row[3], Money(row[4], row[5]), row[6], row[7])
+
+
+# The state under a share lock and, in the same statement, the acting user's account status
+# (apply checks both: one round trip instead of two). Only the bounty's row is locked.
+_STATE_AND_ACCOUNT = (
+    select(
+        *_STATE_COLUMNS,
+        select(col(User.status)).where(col(User.id) == bindparam("user_id")).scalar_subquery(),
+    )
+    .where(col(Bounty.id) == bindparam("bounty_id"))
+    .with_for_update(read=True, of=Bounty)
+)
+
+
+async def load_state_and_account(
+    session: AsyncSession, viewer: Viewer, bounty_id: uuid.UUID
+) -> tuple[Any, UserStatus | None]:
+    """`load_state(..., lock=True)`'s row (None: no such bounty) and `viewer`'s account status
+    (None: no account), in one statement when the bounty exists. `visible_state` turns the row
+    into the state, so callers may check the account first, as before."""
+    found = await session.execute(
+        _STATE_AND_ACCOUNT, {"bounty_id": bounty_id, "user_id": viewer.user_id}
+    )
+    row = found.one_or_none()
+    if row is not None:
+        return row, row[len(_STATE_COLUMNS)]
+    status = await session.scalar(select(col(User.status)).where(col(User.id) == viewer.user_id))
+    return None, status
+
+
+def visible_state(row: Any, viewer: Viewer | None) -> BountyState:
+    """The state of a row `load_state_and_account` read; NOT_FOUND as `load_state` says."""
+    if row is None or not (state := _state(row)).visible_to(viewer):
+        raise NotFound("no such bounty", field="bountyId")
+    return state
 
 
 async def load_state(
@@ -114,10 +153,8 @@ async def load_state(
     `lock` takes a share lock: transitions wait until this transaction ends (used by apply, so
     an application cannot slip in after the bounty was assigned).
     """
-    query = select(*_STATE_COLUMNS).where(col(Bounty.id) == bounty_id)
-    if lock:
-        query = query.with_for_update(read=True)
-    row = (await session.execute(query)).one_or_none()
+    query = _STATE_SHARED if lock else _STATE
+    row = (await session.execute(query, {"bounty_id": bounty_id})).one_or_none()
     if row is None or not (state := _state(row)).visible_to(viewer):
         raise NotFound("no such bounty", field="bountyId")
     return state

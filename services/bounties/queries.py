@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, tuple_
+from sqlalchemy import Select, and_, bindparam, func, select, tuple_
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -142,14 +142,19 @@ def application_query() -> Select[Any]:
     )
 
 
+_APPLICATIONS_BY_BOUNTY = (
+    application_query()
+    .where(a.bounty_id.in_(bindparam("ids", expanding=True)))
+    .order_by(a.created_at, a.id)
+)
+
+
 async def applications_by_bounty(
     session_factory: SessionFactory, bounty_ids: Sequence[uuid.UUID]
 ) -> list[list[ApplicationCard]]:
     """Batch for the loader; shown to the poster and staff only (`may_see_applications`)."""
     async with session_factory() as session:
-        rows = await session.execute(
-            application_query().where(a.bounty_id.in_(bounty_ids)).order_by(a.created_at, a.id)
-        )
+        rows = await session.execute(_APPLICATIONS_BY_BOUNTY, {"ids": list(bounty_ids)})
         grouped: dict[uuid.UUID, list[ApplicationCard]] = defaultdict(list)
         for row in rows:
             grouped[row[1]].append(ApplicationCard(*row))
@@ -309,9 +314,13 @@ async def categories(session_factory: SessionFactory) -> list[str]:
         return list(rows)
 
 
+_APPLICATION_BY_ID = application_query().where(a.id == bindparam("application_id"))
+
+
 async def application_by_id(
     session_factory: SessionFactory, application_id: uuid.UUID
 ) -> ApplicationCard:
     async with session_factory() as session:
-        row = (await session.execute(application_query().where(a.id == application_id))).one()
+        found = await session.execute(_APPLICATION_BY_ID, {"application_id": application_id})
+        row = found.one()
     return ApplicationCard(*row)

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from app.security.rate_limits import OUTAGE_PAUSE_SECONDS, RateLimiter
-from services.throttle import Decision, LimiterUnavailable
+from services.throttle import Decision, LimiterUnavailable, Take
 from tests.conftest import make_settings
 from tests.faults.helpers import post, until
 from tests.faults.redis_process import redis_process
@@ -35,6 +35,11 @@ class ScriptedThrottle:
         if self.down:
             raise LimiterUnavailable
         return ALLOWED
+
+    async def consume_many(self, takes: Sequence[Take]) -> list[Decision | None]:
+        return [
+            await self.consume(t.key, limit=t.limit, period=t.period, cost=t.cost) for t in takes
+        ]
 
     async def hit(self, keys: Sequence[str], window_seconds: int) -> tuple[int, int]:
         raise NotImplementedError

@@ -153,6 +153,16 @@ async def test_suspended_accounts_cannot_post_or_apply(
     applied = (await graphql(APPLY, {"input": apply}, token=token))["data"]["applyToBounty"]
     assert applied["code"] == "ACCOUNT_SUSPENDED"
     assert (await bounty_snapshot(session_factory, bounty_id))["applications"] == []
+    # The account is checked before the bounty (read in the same statement when it exists,
+    # separately when it does not), and before the message.
+    for target, message in ((uuid.uuid4(), "hi"), (bounty_id, "")):
+        apply = {"bountyId": global_id("Bounty", target), "message": message}
+        applied = (await graphql(APPLY, {"input": apply}, token=token))["data"]["applyToBounty"]
+        assert applied["code"] == "ACCOUNT_SUSPENDED"
+    active = token_for(settings, await create_user(session_factory))
+    apply = {"bountyId": global_id("Bounty", uuid.uuid4()), "message": "hi"}
+    applied = (await graphql(APPLY, {"input": apply}, token=active))["data"]["applyToBounty"]
+    assert applied["code"] == "NOT_FOUND"
 
 
 async def test_application_rules(
@@ -231,6 +241,11 @@ async def test_edits_follow_status_and_ownership(
     assert theirs["data"]["updateBounty"]["code"] == "NOT_ALLOWED"
     hidden = await graphql(UPDATE, edit(draft, title="Peek"), token=token_for(settings, other))
     assert hidden["data"]["updateBounty"]["code"] == "NOT_FOUND"
+    # Ownership before input: a stranger's invalid title is refused as theirs, not as invalid.
+    short = await graphql(UPDATE, edit(open_, title="x"), token=token_for(settings, other))
+    assert short["data"]["updateBounty"]["code"] == "NOT_ALLOWED"
+    blank = await graphql(UPDATE, edit(open_, title="x"), token=token)
+    assert blank["data"]["updateBounty"]["field"] == "input.title"
     bad = await graphql(UPDATE, edit(open_, category="nonsense"), token=token)
     assert bad["data"]["updateBounty"] == {
         "__typename": "InvalidInputError", "code": "INVALID_INPUT",
@@ -244,6 +259,8 @@ async def test_edits_follow_status_and_ownership(
         "title": "New title",
         "reward": {"amount": 99, "currency": "EUR"},
     }
+    unchanged = await graphql(read, {"id": global_id("Bounty", open_)}, token=token)
+    assert unchanged["data"]["bounty"]["title"] != "Mine now"
 
 
 async def test_the_expiry_schedule_expires_and_refunds_overdue_open_bounties(

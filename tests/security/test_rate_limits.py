@@ -16,7 +16,7 @@ from app.db.models import Bounty, BountyStatus, LedgerPosting, RefreshToken, Use
 from app.security.rate_limits import RateLimiter
 from app.settings import Settings
 from schema.errors import ApiError
-from services.throttle import InProcessThrottle, RedisThrottle
+from services.throttle import REDIS_PREFIX, InProcessThrottle, RedisThrottle, Take
 from tests.auth_helpers import count_rows
 from tests.bounty_factories import PUBLISH, TEST_CARD, insert_bounty
 from tests.conftest import make_settings
@@ -287,3 +287,89 @@ async def test_redis_gcra_takes_limits_finer_than_the_clock(redis_url: str) -> N
     finally:
         await client.delete(RedisThrottle(client).prefix + "gcra:" + key)
         await client.aclose()
+
+
+async def test_address_and_user_buckets_are_one_limiter_call_per_request(
+    database_url: str,
+    session_factory: SessionFactory,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 17: a signed-in request takes its address's and its user's units together (one
+    Redis round trip with REDIS_URL), in that order, and an anonymous one only the address's."""
+    calls: list[list[str]] = []
+    consume_many = InProcessThrottle.consume_many
+    consume = InProcessThrottle.consume
+
+    async def counted_many(self: InProcessThrottle, takes: Any) -> Any:
+        calls.append([take.key for take in takes])
+        return await consume_many(self, takes)
+
+    async def counted(self: InProcessThrottle, key: str, **kwargs: Any) -> Any:
+        calls.append([key])
+        return await consume(self, key, **kwargs)
+
+    user = await create_user(session_factory)
+    headers = {"authorization": f"Bearer {token_for(settings, user)}"}
+    async with gateway(database_url, rate_limits=True, client_address="10.7.0.1") as client:
+        monkeypatch.setattr(InProcessThrottle, "consume_many", counted_many)
+        monkeypatch.setattr(InProcessThrottle, "consume", counted)
+        assert (await client.post("/graphql", json=VIEWER, headers=headers)).status_code == 200
+        assert (await client.post("/graphql", json=SERVER_INFO)).status_code == 200
+    assert calls == [["ip:10.7.0.1", f"user:{user.id}"], ["ip:10.7.0.1"]]
+
+
+async def test_requests_refused_before_the_guard_still_count_per_address(
+    database_url: str,
+) -> None:
+    """A bad token, a syntax error: nothing reaches the operation guard, and the address's unit
+    is taken as the response starts; over the limit, the response is the address's 429."""
+    bad_token = {"authorization": "Bearer not-a-token"}
+    async with gateway(database_url, rate_limits=True, rate_limit_ip_per_15min=2) as client:
+        assert (await client.post("/graphql", json=VIEWER, headers=bad_token)).status_code == 401
+        broken = await client.post("/graphql", json={"query": "{ serverInfo "})
+        assert codes(broken.json()) == ["GRAPHQL_PARSE_FAILED"]
+        refused = await client.post("/graphql", json=VIEWER, headers=bad_token)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "450"
+    assert refused.json() == {
+        "errors": [
+            {
+                "message": "too many requests from this address; retry in 450 s",
+                "extensions": {"code": "RATE_LIMITED", "retryAfter": 450},
+            }
+        ]
+    }
+
+
+async def test_a_refused_address_runs_nothing(database_url: str, engine: AsyncEngine) -> None:
+    async with gateway(database_url, rate_limits=True, rate_limit_ip_per_15min=1) as client:
+        assert (await client.post("/graphql", json=SERVER_INFO)).status_code == 200
+        refused = await client.post("/graphql", json=sign_up("late@example.test"))
+    assert refused.status_code == 429
+    assert codes(refused.json()) == ["RATE_LIMITED"]
+    assert "data" not in refused.json()
+    assert await count_rows(engine, User) == 0
+
+
+@pytest.mark.parametrize("store", ["process", "redis"])
+async def test_consume_many_stops_at_the_first_refusal(store: str, request: Any) -> None:
+    client = None
+    if store == "redis":
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    throttle = InProcessThrottle() if client is None else RedisThrottle(client)
+    first, second = f"a-{uuid.uuid4().hex}", f"b-{uuid.uuid4().hex}"
+    try:
+        takes = [Take(first, 1, 60), Take(second, 5, 60)]
+        allowed = await throttle.consume_many(takes)
+        assert [(d.allowed, d.remaining) for d in allowed if d] == [(True, 0), (True, 4)]
+        refused = await throttle.consume_many(takes)
+        assert refused[1] is None  # not charged: the first refused
+        assert refused[0] is not None
+        assert not refused[0].allowed
+        assert refused[0].retry_after == pytest.approx(60, abs=0.5)
+        assert (await throttle.consume(second, limit=5, period=60)).remaining == 3
+    finally:
+        if client is not None:
+            await client.delete(*(f"{REDIS_PREFIX}gcra:{key}" for key in (first, second)))
+            await client.aclose()

@@ -100,7 +100,7 @@ async def test_an_unknown_intent_is_a_lookup_error(provider: StripePaymentProvid
 
 async def test_an_unreachable_stripe_is_provider_unavailable() -> None:
     from services.payments.provider import ProviderUnavailable
-    from tests.stripe_server import free_port
+    from tests.local_servers import free_port
 
     gone = StripePaymentProvider(
         SECRET, publishable_key="pk", api_base=f"http://127.0.0.1:{free_port()}",
