@@ -59,3 +59,22 @@ async def fresh_app(database_url: str, **overrides: Any) -> AsyncIterator[AppCli
 class AppClient:
     app: Starlette
     client: httpx.AsyncClient
+
+
+@contextmanager
+def bounded_labels_restored() -> Iterator[None]:
+    """Give back the slots of the process-wide bounded labels (`metrics.BoundedLabel`: the
+    first 500 operation names, 100 Redis commands, ...) that the block used up. A suite that
+    sends thousands of generated documents (each anonymous one a new `anonymous:<hash>` name)
+    fills them, and every later test in the session would see its operations counted and its
+    spans named `other`."""
+    from app.monitoring import metrics
+
+    labels = [label for label in vars(metrics).values() if isinstance(label, metrics.BoundedLabel)]
+    seen = [set(label._seen) for label in labels]
+    try:
+        yield
+    finally:
+        for label, before in zip(labels, seen, strict=True):
+            with label._lock:
+                label._seen = before
