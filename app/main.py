@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from app.security.identity import build_identity
 from app.security.middleware import security_middleware
 from app.settings import Environment, Settings, get_settings
 from app.webhooks import webhook_routes
+from services.payments import fees
 from services.presence import presence_for
 from services.revocation_cache import RevocationCache
 from workers.process import embedded_worker
@@ -103,6 +105,9 @@ def create_app(settings: Settings | None = None, *, database_url: str | None = N
                 limiter = runtime.view.security.rate_limiter
                 monitoring.add_health_check("rateLimiter", rate_limiter_check(limiter))
             monitoring.add_health_check("workers", workers_check(database.session_factory))
+            monitoring.platform_fee_bps = functools.partial(
+                fees.platform_fee_bps_now, database.session_factory, settings.platform_fee_bps
+            )
             await monitoring.start()
             logger.info("gateway ready (%s, version %s)", settings.environment, settings.version)
             try:

@@ -19,7 +19,6 @@ from schema.payouts import (
     PayoutAccountLinkResult,
     PayoutAccountLinkSuccess,
     PayoutAccountStatus,
-    PayoutStatus,
     RequestPayoutInput,
     RequestPayoutResult,
     RequestPayoutSuccess,
@@ -42,14 +41,7 @@ def _account(card: connect.AccountCard) -> PayoutAccount:
 
 
 def _payout(card: PayoutCard) -> Payout:
-    return Payout(
-        id=strawberry.ID(card.id),
-        status=PayoutStatus[card.status],
-        amount=card.amount,
-        currency=card.currency,
-        failure=card.failure,
-        created_at=datetime.fromisoformat(card.created_at),
-    )
+    return Payout.from_card(card)
 
 
 def _success(answer: PayoutResponse) -> RequestPayoutSuccess:

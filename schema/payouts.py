@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from strawberry import relay
 
+from schema.context import Info
 from schema.errors import (
     IdempotencyKeyReusedError,
     InsufficientFundsError,
@@ -18,6 +21,9 @@ from schema.errors import (
     PayoutsRestrictedError,
 )
 from schema.payments import Wallet
+from schema.users import parse_uuid
+from services.payments import payout_answers
+from services.payments.payout_answers import PayoutCard
 
 
 @strawberry.enum(description="Where your payout account's onboarding stands.")
@@ -70,14 +76,48 @@ class PayoutStatus(Enum):
     )
 
 
-@strawberry.type(description="A payout from your wallet to your bank account (minor units).")
-class Payout:
-    id: strawberry.ID
+@strawberry.type(
+    description="A payout from your wallet to your bank account (minor units). `node(id:)` "
+    "finds it for its owner only (null for anyone else)."
+)
+class Payout(relay.Node):
+    id: relay.NodeID[str]
     status: PayoutStatus
     amount: int
     currency: str
     failure: str | None = strawberry.field(description="Why it failed, for you.")
     created_at: datetime
+
+    @classmethod
+    def from_card(cls, card: PayoutCard) -> Payout:
+        return cls(
+            id=card.id,
+            status=PayoutStatus[card.status],
+            amount=card.amount,
+            currency=card.currency,
+            failure=card.failure,
+            created_at=datetime.fromisoformat(card.created_at),
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Any]:
+        """The viewer's own payouts, in one statement; null for others' and for anonymous."""
+        wanted = [parse_uuid(node_id) for node_id in node_ids]
+        viewer = info.context.viewer
+        valid = [payout_id for payout_id in wanted if payout_id is not None]
+        cards = (
+            await payout_answers.owned_cards(info.context.reads, viewer, valid)
+            if viewer is not None
+            else {}
+        )
+        return [
+            cls.from_card(card)
+            if payout_id is not None and (card := cards.get(payout_id))
+            else None
+            for payout_id in wanted
+        ]
 
 
 @strawberry.input

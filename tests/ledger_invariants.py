@@ -20,9 +20,17 @@ _CHECKS = {
         SELECT a.id, a.kind, a.balance, coalesce(sum(e.amount), 0) FROM ledger_accounts a
         LEFT JOIN ledger_entries e ON e.account_id = a.id
         GROUP BY a.id HAVING a.balance <> coalesce(sum(e.amount), 0)""",
-    # Nothing but the provider's clearing account is ever below zero.
+    # Nothing but the provider's clearing account and the platform's chargeback losses is ever
+    # below zero.
     "negative accounts": """
-        SELECT id, kind, balance FROM ledger_accounts WHERE balance < 0 AND kind <> 'CLEARING'""",
+        SELECT id, kind, balance FROM ledger_accounts
+        WHERE balance < 0 AND kind NOT IN ('CLEARING', 'PLATFORM_LOSS')""",
+    # The platform loses only to lost chargebacks, never more than the bank took.
+    "platform losses other than lost chargebacks": """
+        SELECT p.id, p.kind FROM ledger_postings p
+        JOIN ledger_entries e ON e.posting_id = p.id
+        JOIN ledger_accounts a ON a.id = e.account_id
+        WHERE a.kind = 'PLATFORM_LOSS' AND (p.kind <> 'CHARGEBACK_LOSS' OR e.amount > 0)""",
     # Money is neither created nor destroyed: all balances of a currency sum to zero.
     "currencies that do not sum to zero": """
         SELECT currency, sum(balance) FROM ledger_accounts GROUP BY currency

@@ -97,8 +97,9 @@ def revocations_check(cache: RevocationCache) -> HealthCheck:
     return check
 
 
-def stripe_configuration(settings: Settings) -> dict[str, object]:
+def stripe_configuration(settings: Settings, fee_bps: int | None = None) -> dict[str, object]:
     """Which payments provider serves, from settings only: never a network call from a probe.
+    `platformFeeBps` is `fee_bps` (the fee in force) when given, else PLATFORM_FEE_BPS.
 
     `provider` is "sandbox" (the in-memory stand-in: no money moves anywhere) or "stripe";
     `mode` is "live" or "test" for Stripe's keys, "sandbox" for the stand-in.
@@ -114,8 +115,22 @@ def stripe_configuration(settings: Settings) -> dict[str, object]:
         "publishableKeySet": bool(settings.stripe_publishable_key),
         "webhookSecretSet": settings.stripe_webhook_secret is not None,
         "previousWebhookSecretSet": settings.stripe_previous_webhook_secret is not None,
-        "platformFeeBps": settings.platform_fee_bps,
+        "platformFeeBps": settings.platform_fee_bps if fee_bps is None else fee_bps,
     }
+
+
+async def fee_in_force(monitoring: Monitoring) -> int | None:
+    """The `payments.platform_fee_bps` system setting when an admin set it, else
+    PLATFORM_FEE_BPS: read through the settings' short cache (one statement per few seconds at
+    most, not one per probe); None, and so PLATFORM_FEE_BPS, when the database does not answer
+    in time (the database check reports that)."""
+    if monitoring.platform_fee_bps is None:
+        return None
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            return await monitoring.platform_fee_bps()
+    except Exception:
+        return None
 
 
 async def run_check(check: HealthCheck) -> dict[str, object]:
@@ -137,6 +152,7 @@ def detailed_health_route(monitoring: Monitoring) -> Route:
             return refused()
         names = list(monitoring.checks)
         results = await asyncio.gather(*(run_check(monitoring.checks[n].check) for n in names))
+        fee_bps = await fee_in_force(monitoring)
         checks = dict(zip(names, results, strict=True))
         required_down = any(
             checks[n]["status"] == "down" and monitoring.checks[n].required for n in names
@@ -149,7 +165,7 @@ def detailed_health_route(monitoring: Monitoring) -> Route:
             "environment": settings.environment,
             "uptimeSeconds": round(time.time() - monitoring.started_at, 3),
             "checks": checks,
-            "stripe": stripe_configuration(settings),
+            "stripe": stripe_configuration(settings, fee_bps),
             "websocket": {
                 "connections": window.value("bountyexpo_websocket_connections"),
                 "subscriptions": window.value("bountyexpo_websocket_subscriptions"),

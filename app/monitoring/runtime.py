@@ -56,6 +56,9 @@ class Monitoring:
             load_rules(settings.alert_rules_file), self.recorder, self._notify
         )
         self.checks: dict[str, RegisteredCheck] = {}
+        # The platform fee in force (`/health/detailed`); the lifespan sets it once the
+        # database is open. Unset: PLATFORM_FEE_BPS.
+        self.platform_fee_bps: Callable[[], Awaitable[int]] | None = None
         self._loop: asyncio.Task[None] | None = None
 
     def http_client(self, **options: Any) -> httpx.AsyncClient:

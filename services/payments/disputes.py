@@ -11,9 +11,12 @@
   CHANGES_REQUESTED) becomes DISPUTED so a moderator sees it. Closed as won: the funds move
   again. Closed as lost: the bank took the money back, so the disputed part of the held funds
   leaves the ledger to the provider (REFUND then REFUND_SETTLED, references "chargeback:<id>")
-  and an OPEN or DISPUTED bounty is CANCELLED. Each dispute row changes state once
-  (compare-and-set from OPEN; a `closed` arriving before its `created` records the final state
-  and a late `created` changes nothing), so duplicates and reordering converge.
+  and an OPEN or DISPUTED bounty is CANCELLED. Whatever the bank took beyond what the bounty
+  still held (released or refunded before it decided) is the platform's loss: posted
+  PLATFORM_LOSS -> CLEARING (CHARGEBACK_LOSS, reference "chargeback-loss:<id>"). Each dispute
+  row changes state once (compare-and-set from OPEN; a `closed` arriving before its `created`
+  records the final state and a late `created` changes nothing), so duplicates and reordering
+  converge.
 """
 
 from __future__ import annotations
@@ -187,10 +190,20 @@ async def _lost(
     session = work.session
     held = await held_funds.held_amount(session, bounty_id, money.currency)
     taken = Money(min(money.amount, held.amount), money.currency)
-    if taken.amount < money.amount:  # released or refunded before the bank decided
+    beyond = money - taken
+    if beyond.amount > 0:  # released or refunded before the bank decided
+        # The provider took it from the platform all the same: CLEARING records what it moved,
+        # and the platform's own PLATFORM_LOSS pays for it (once per dispute).
         logger.warning(
             "chargeback %s of bounty %s lost: %d %s beyond the held funds is the platform's loss",
-            dispute_id, bounty_id, money.amount - taken.amount, money.currency,
+            dispute_id, bounty_id, beyond.amount, beyond.currency,
+        )  # fmt: skip
+        await ledger.post(
+            session, kind=PostingKind.CHARGEBACK_LOSS, reference=f"chargeback-loss:{dispute_id}",
+            bounty_id=bounty_id,
+            legs=ledger.transfer(
+                ledger.platform_loss(beyond.currency), ledger.clearing(beyond.currency), beyond
+            ),
         )  # fmt: skip
     if taken.amount > 0:
         await ledger.post(

@@ -5,7 +5,8 @@ between accounts: its legs are signed minor units that sum to zero per currency,
 `reference` (derived from our ids, e.g. "release:<bounty id>") makes it happen at most once.
 Entries are immutable; each account's `balance` is kept by a database trigger from its entries
 and may not go negative except for the provider's CLEARING account, whose balance is minus what
-the platform holds for others. See migration 0010 for what the database enforces by itself.
+the platform holds for others, and PLATFORM_LOSS, minus what chargebacks took beyond the funds
+the platform held (migration 0016). See migration 0010 for what the database enforces by itself.
 
 Sign convention: a positive entry adds to what the account holds. Funding a bounty is
 CLEARING -R, HELD(bounty) +R; releasing it is HELD -R, FEES +F, WALLET(hunter) +(R-F).
@@ -63,6 +64,11 @@ def clearing(currency: str) -> Account:
 
 def refunds(currency: str) -> Account:
     return Account(AccountKind.REFUNDS, None, currency)
+
+
+def platform_loss(currency: str) -> Account:
+    """The platform's own money lost to chargebacks beyond the funds it held (negative)."""
+    return Account(AccountKind.PLATFORM_LOSS, None, currency)
 
 
 @dataclass(frozen=True, slots=True)

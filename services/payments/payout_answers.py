@@ -116,6 +116,28 @@ async def response(
     return PayoutResponse.from_result(first)
 
 
+async def owned_cards(
+    session_factory: SessionFactory, viewer: Viewer, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, PayoutCard]:
+    """Those of `ids` that are the viewer's payouts (`node(id:)`), in one statement; another
+    user's payout is left out, as an unknown id is."""
+    if not ids:
+        return {}
+    p = PaymentOperation
+    query = select(
+        col(p.id), col(p.status), col(p.amount), col(p.currency), col(p.failure_reason),
+        col(p.created_at),
+    ).where(
+        col(p.id).in_(ids), col(p.user_id) == viewer.user_id, col(p.kind) == OperationKind.PAYOUT
+    )  # fmt: skip
+    async with session_factory() as session:
+        rows = (await session.execute(query)).all()
+    return {
+        id_: PayoutCard(str(id_), STATUS[status], amount, currency, failure, _iso(at))
+        for id_, status, amount, currency, failure, at in rows
+    }
+
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat()
 

@@ -303,3 +303,34 @@ async def test_expiry_waits_for_the_bank_on_a_frozen_bounty(
     snapshot = await bounty_snapshot(session_factory, bounty_id)
     assert snapshot["status"] is S.EXPIRED
     assert [kind for kind, _ in snapshot["payments"]] == ["FUNDING", "REFUND", "REFUND_SETTLED"]
+
+
+async def test_a_chargeback_lost_after_the_release_is_posted_as_the_platforms_loss(
+    graphql: GraphQL, client: httpx.AsyncClient, session_factory: SessionFactory, settings: Settings
+) -> None:
+    """The bank takes the money back after the hunter was paid: the ledger no longer holds it
+    for anyone, so the platform pays (PLATFORM_LOSS -> CLEARING, once however often the event
+    comes), and CLEARING again matches what the provider moved (10,000 in, 10,000 out)."""
+    poster, hunter, bounty_id = await _bounty(session_factory, S.SUBMITTED)
+    approve = {"bountyId": global_id("Bounty", bounty_id), "idempotencyKey": "done"}
+    body = await graphql(APPROVE, {"input": approve}, token=token_for(settings, poster))
+    assert body["data"]["approveCompletion"]["bounty"]["status"] == "COMPLETED"
+    await run_payment_jobs(session_factory, settings)
+    for event in [
+        _dispute_event("created", bounty_id, status="needs_response"),
+        _dispute_event("closed", bounty_id, status="lost"),
+        _dispute_event("closed", bounty_id, status="lost"),
+    ]:
+        await _deliver(client, event)
+        await run_payment_jobs(session_factory, settings)
+    snapshot = await bounty_snapshot(session_factory, bounty_id)
+    assert snapshot["status"] is S.COMPLETED  # the work was done and paid; only money moved
+    assert snapshot["payments"] == [
+        ("FUNDING", 10_000), ("RELEASE", 10_000), ("CHARGEBACK_LOSS", 10_000),
+    ]  # fmt: skip
+    assert await _balances(session_factory, hunter, bounty_id) == {
+        "held": 0, "wallet": 9_000, "fees": 1_000, "refunds": 0,
+    }  # fmt: skip
+    async with session_factory() as session:
+        assert await ledger.balance(session, ledger.platform_loss("EUR")) == -10_000
+        assert await ledger.balance(session, ledger.clearing("EUR")) == 0

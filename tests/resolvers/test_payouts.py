@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select, text
 from sqlmodel import col
+from strawberry import relay
 
 from app.db.engine import SessionFactory
 from app.db.models import BountyStatus, OperationStatus, PaymentOperation, Role, User
@@ -125,6 +126,13 @@ async def _money_state(session_factory: SessionFactory, user: User) -> dict[str,
     return {"postings": [tuple(p) for p in postings], "operations": [tuple(o) for o in operations]}
 
 
+def _operation_id(answer: dict[str, Any]) -> uuid.UUID:
+    """The payment operation behind a payout's global id (`Payout:<operation uuid>`)."""
+    type_name, raw = relay.from_base64(answer["payout"]["id"])
+    assert type_name == "Payout"
+    return uuid.UUID(raw)
+
+
 def _counted(status: str) -> float:
     return value("bountyexpo_payments_total", type="payout", status=status, currency="EUR")
 
@@ -156,7 +164,8 @@ async def test_onboarding_a_payout_and_the_paid_webhook(
         "status": "IN_TRANSIT", "amount": 4_500, "currency": "EUR", "failure": None,
     }  # fmt: skip
     assert first["wallet"] == {"currency": "EUR", "available": 0, "pending": 4_500}
-    operation_id = first["payout"]["id"]
+    assert first["payout"]["id"] == global_id("Payout", _operation_id(first))  # a relay id
+    operation_id = str(_operation_id(first))
     [transfer] = [t for t in provider.transfers.values() if t.destination == account_id]
     [payout] = [p for p in provider.payouts.values() if p.account_id == account_id]
     assert (transfer.amount, payout.amount, payout.status) == (4_500, 4_500, "pending")
@@ -303,7 +312,7 @@ async def test_a_failed_payout_returns_the_money_whatever_the_order_of_events(
         ("PAYOUT_RETURNED", 4_500), ("PAYOUT", -4_500), ("RELEASED", 4_500),
     ]  # fmt: skip
     async with session_factory() as session:
-        operation = await session.get(PaymentOperation, uuid.UUID(first["payout"]["id"]))
+        operation = await session.get(PaymentOperation, _operation_id(first))
     assert operation is not None
     assert (operation.status, operation.failure_reason) == (
         OperationStatus.FAILED,
@@ -493,7 +502,7 @@ async def test_reconciliation_asks_about_each_payout_in_transit_in_turn(
     _hunter, token = await _hunter_with_wallet(graphql, session_factory, settings)
     await _onboard(graphql, token)
     made = await _payout(graphql, token, 2_000, "turn")
-    operation_id = uuid.UUID(made["payout"]["id"])
+    operation_id = _operation_id(made)
 
     async def touched() -> Any:
         async with session_factory() as session:
@@ -552,8 +561,8 @@ async def test_the_payout_list_shows_where_each_stands_one_statement_a_page(
     second = await _payout(graphql, token, 2_000, "l2")
     provider = sandbox(settings)
     by_id = {p.metadata["operation_id"]: p for p in provider.payouts.values()}
-    await _deliver(client, provider.settle_payout(by_id[first["payout"]["id"]].id, "paid"))
-    await _deliver(client, provider.settle_payout(by_id[second["payout"]["id"]].id, "failed"))
+    await _deliver(client, provider.settle_payout(by_id[str(_operation_id(first))].id, "paid"))
+    await _deliver(client, provider.settle_payout(by_id[str(_operation_id(second))].id, "failed"))
     await run_payment_jobs(session_factory, settings)
     counts, seen, after = [], [], None
     for size in (1, 10):
@@ -573,3 +582,33 @@ async def test_the_payout_list_shows_where_each_stands_one_statement_a_page(
     assert (await graphql(PAYOUTS, token=stranger))["data"]["payouts"]["edges"] == []
     bad = await graphql(PAYOUTS, {"after": "bm90LWEtY3Vyc29y"}, token=token)
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+NODE = """query ($id: ID!) { node(id: $id) {
+  __typename ... on Payout { id status amount currency failure }
+} }"""
+LISTED_IDS = "{ payouts { edges { node { id } } } }"
+
+
+async def test_a_payout_is_a_node_its_owner_alone_finds(
+    graphql: GraphQL, session_factory: SessionFactory, settings: Settings
+) -> None:
+    _, token = await _hunter_with_wallet(graphql, session_factory, settings)
+    await _onboard(graphql, token)
+    made = await _payout(graphql, token, 4_500, "node")
+    payout_id = made["payout"]["id"]
+    assert payout_id == global_id("Payout", _operation_id(made))
+    listed = (await graphql(LISTED_IDS, token=token))["data"]["payouts"]["edges"]
+    assert [edge["node"]["id"] for edge in listed] == [payout_id]  # the same id everywhere
+    found = (await graphql(NODE, {"id": payout_id}, token=token))["data"]["node"]
+    assert found == {
+        "__typename": "Payout", "id": payout_id, "status": "IN_TRANSIT", "amount": 4_500,
+        "currency": "EUR", "failure": None,
+    }  # fmt: skip
+    other = token_for(settings, await create_user(session_factory))
+    admin = token_for(settings, await create_user(session_factory, role=Role.ADMIN))
+    for viewer in (other, admin, None):  # nobody else, not even staff or the anonymous
+        assert (await graphql(NODE, {"id": payout_id}, token=viewer))["data"]["node"] is None
+    # A bounty's id with the Payout type, or a malformed one, is null as an unknown id is.
+    for wrong in (global_id("Payout", uuid.uuid4()), global_id("Payout", "not-a-uuid")):
+        assert (await graphql(NODE, {"id": wrong}, token=token))["data"]["node"] is None

@@ -13,6 +13,7 @@ import orjson
 import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
+from strawberry import relay
 
 from app.db.engine import SessionFactory
 from app.db.models import BountyStatus
@@ -141,7 +142,9 @@ async def test_a_payout_request_over_graphql_against_stripe(
     assert paid_out["wallet"] == {"currency": "EUR", "available": 0, "pending": 4_500}
 
     async with session_factory() as session:
-        operation = await operations.get(session, uuid.UUID(paid_out["payout"]["id"]))
+        operation = await operations.get(
+            session, uuid.UUID(relay.from_base64(paid_out["payout"]["id"])[1])
+        )
     assert operation.provider_id is not None
     assert operation.provider_id.startswith("po_")
     assert operation.source_id is not None

@@ -20,6 +20,7 @@ from schemathesis.python import asgi
 from starlette.applications import Starlette
 
 from app.main import create_app
+from tests.app.monitoring.helpers import bounded_labels_restored
 from tests.conftest import make_settings
 from tests.security.gateways import PRODUCTION
 from tests.stripe_server import localstripe
@@ -48,7 +49,7 @@ def production_app(database_url: str) -> Iterator[Starlette]:
     # Payment mutations reach a Stripe that answers (localstripe), as in production: a Stripe
     # that cannot be reached is a retryable 503 (tests/faults/test_stripe_outage.py), which
     # says nothing about how generated input is handled.
-    with localstripe() as stripe_url:
+    with localstripe() as stripe_url, bounded_labels_restored():
         settings = make_settings(
             database_url=database_url, **{**PRODUCTION, "stripe_api_base": stripe_url}
         )

@@ -31,6 +31,8 @@ class AccountKind(StrEnum):
     FEES = "FEES"  # the platform's fees
     CLEARING = "CLEARING"  # the payment provider: money in (negative) and out (positive)
     REFUNDS = "REFUNDS"  # refunds requested from the provider, not yet confirmed
+    # The platform's own money lost to chargebacks beyond what it held (negative, like CLEARING)
+    PLATFORM_LOSS = "PLATFORM_LOSS"
 
 
 class PostingKind(StrEnum):
@@ -41,6 +43,7 @@ class PostingKind(StrEnum):
     PAYOUT = "PAYOUT"  # wallet -> payout pending
     PAYOUT_PAID = "PAYOUT_PAID"  # payout pending -> clearing
     PAYOUT_FAILED = "PAYOUT_FAILED"  # payout pending -> wallet
+    CHARGEBACK_LOSS = "CHARGEBACK_LOSS"  # platform loss -> clearing (a chargeback beyond held)
 
 
 class OperationKind(StrEnum):
@@ -66,7 +69,9 @@ class LedgerAccount(SQLModel, table=True):
             "kind", "owner_id", "currency", name="uq_ledger_accounts_kind_owner_currency",
             postgresql_nulls_not_distinct=True,
         ),
-        sa.CheckConstraint("balance >= 0 OR kind = 'CLEARING'", name="balance_not_negative"),
+        sa.CheckConstraint(
+            "balance >= 0 OR kind IN ('CLEARING', 'PLATFORM_LOSS')", name="balance_not_negative"
+        ),
         sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),
     )  # fmt: skip
 

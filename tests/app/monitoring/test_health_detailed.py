@@ -14,16 +14,21 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import make_url
+from sqlalchemy import make_url, text
 
 from app.broker import InProcessBroker
 from app.db.engine import SessionFactory
 from app.db.migrate import head_revision
+from app.db.models import Role
 from app.main import create_app
 from app.settings import package_version
+from services import system_settings
+from services.audit import RequestMeta
 from services.unit_of_work import unit_of_work
 from tests.app.monitoring.helpers import value
 from tests.conftest import make_settings
+from tests.factories import create_user
+from tests.notification_helpers import viewer_of
 
 pytestmark = pytest.mark.asyncio
 
@@ -111,10 +116,10 @@ async def test_ready_turns_503_while_the_database_is_down_and_back_to_200(
     assert after.json() == {"status": "ok", "database": "ok", "migrations": "head"}
 
 
-async def test_detailed_reports_database_stripe_websocket_and_requests(
-    client: httpx.AsyncClient,
-) -> None:
-    response = await client.get("/health/detailed")
+async def test_detailed_reports_database_stripe_websocket_and_requests(database_url: str) -> None:
+    # An app of its own: the session-wide one's alerts reflect what earlier tests did.
+    async with client_for(database_url) as client:
+        response = await client.get("/health/detailed")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok", body["checks"]
@@ -140,6 +145,32 @@ async def test_detailed_reports_database_stripe_websocket_and_requests(
     assert set(body["websocket"]) == {"connections", "subscriptions"}
     assert set(body["requests"]["latencyMs"]) == {"p50", "p95", "p99"}
     assert body["alerts"] == []
+
+
+async def test_detailed_reports_the_fee_in_force_through_the_settings_cache(
+    client: httpx.AsyncClient, session_factory: SessionFactory
+) -> None:
+    """`platformFeeBps` is the `payments.platform_fee_bps` system setting once an admin set it
+    (PLATFORM_FEE_BPS before), read through the settings' cache: probes within its lifetime
+    cost no statement."""
+    before = (await client.get("/health/detailed")).json()["stripe"]["platformFeeBps"]
+    admin = await create_user(session_factory, role=Role.ADMIN)
+    async with unit_of_work(session_factory, InProcessBroker()) as work:
+        await system_settings.update_setting(
+            work, viewer_of(admin), key=system_settings.PLATFORM_FEE_BPS, value=750,
+            expected_version=0, meta=RequestMeta(),
+        )  # fmt: skip
+    first = (await client.get("/health/detailed")).json()["stripe"]["platformFeeBps"]
+    # Changed behind the app's back (no cache drop): probes keep answering from the cache...
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            text("UPDATE system_settings SET value = '900' WHERE key = :key"),
+            {"key": system_settings.PLATFORM_FEE_BPS},
+        )
+    cached = (await client.get("/health/detailed")).json()["stripe"]["platformFeeBps"]
+    system_settings.cache.clear()  # ...until it expires (CACHE_SECONDS)
+    reread = (await client.get("/health/detailed")).json()["stripe"]["platformFeeBps"]
+    assert (before, first, cached, reread) == (1000, 750, 750, 900)
 
 
 async def test_detailed_pings_redis_when_configured(database_url: str, redis_url: str) -> None:

@@ -93,6 +93,7 @@ async def test_a_release_splits_held_funds_between_fees_and_the_wallet(
         AccountKind.FEES: 250,
         AccountKind.CLEARING: -2500,
         AccountKind.REFUNDS: 0,
+        AccountKind.PLATFORM_LOSS: 0,
     }
     assert [(e.posting_kind, e.amount, e.bounty_id) for e in page] == [
         (PostingKind.RELEASE.value, 2250, bounty)
