@@ -178,8 +178,8 @@ class RedisThrottle:
         self.client = client
         self.prefix = prefix
         # EVALSHA (the script loaded once, again after a Redis restart or SCRIPT FLUSH): each
-        # request sends its keys and numbers, not the script's text.
-        self._gcra_sha = hashlib.sha1(_GCRA.encode()).hexdigest()  # noqa: S324  (Redis's id)
+        # request sends its keys and numbers, not the script's text. SHA-1 is Redis's script id.
+        self._gcra_sha = hashlib.sha1(_GCRA.encode(), usedforsecurity=False).hexdigest()
 
     async def hit(self, keys: Sequence[str], window_seconds: int) -> tuple[int, int]:
         pipeline = self.client.pipeline(transaction=True)
