@@ -3,13 +3,19 @@ and the sandbox provider the app uses."""
 
 from __future__ import annotations
 
+import uuid
+
 import orjson
 from sqlalchemy import text
 
 from app.db.engine import SessionFactory
+from app.db.models import BountyStatus, User
 from app.settings import Settings
+from services.payments import ledger
 from services.payments.interface import payments_for
 from services.payments.sandbox import SandboxPaymentProvider
+from tests.bounty_factories import insert_bounty
+from tests.factories import create_user
 from workers import payment_methods as method_jobs
 from workers import payments as payment_jobs
 from workers.registry import JobRun
@@ -45,3 +51,28 @@ async def run_payment_jobs(session_factory: SessionFactory, settings: Settings) 
             )  # fmt: skip
             await spec.handler(run)
             ran.append(entrypoint)
+
+
+async def assigned_bounty(
+    session_factory: SessionFactory, status: BountyStatus, *, reward: int
+) -> tuple[User, User, uuid.UUID]:
+    """A poster, a hunter and a bounty of theirs in `status` (EUR, `reward` minor units)."""
+    poster, hunter = await create_user(session_factory), await create_user(session_factory)
+    bounty_id = await insert_bounty(
+        session_factory, poster, status=status, hunter=hunter, reward_amount=reward,
+        reward_currency="EUR",
+    )  # fmt: skip
+    return poster, hunter, bounty_id
+
+
+async def bounty_balances(
+    session_factory: SessionFactory, hunter: User, bounty_id: uuid.UUID
+) -> dict[str, int]:
+    """The EUR balances a release or refund moves: held, the hunter's wallet, fees, refunds."""
+    async with session_factory() as session:
+        return {
+            "held": await ledger.balance(session, ledger.held(bounty_id, "EUR")),
+            "wallet": await ledger.balance(session, ledger.wallet(hunter.id, "EUR")),
+            "fees": await ledger.balance(session, ledger.fees("EUR")),
+            "refunds": await ledger.balance(session, ledger.refunds("EUR")),
+        }

@@ -30,7 +30,7 @@ from tests.bounty_factories import APPROVE, RESOLVE_DISPUTE, bounty_snapshot, in
 from tests.conftest import TEST_WEBHOOK_SECRET, GraphQL
 from tests.factories import create_user, global_id, token_for
 from tests.ledger_invariants import assert_ledger_invariants
-from tests.payment_helpers import run_payment_jobs, sandbox
+from tests.payment_helpers import assigned_bounty, bounty_balances, run_payment_jobs, sandbox
 
 pytestmark = pytest.mark.asyncio
 S = BountyStatus
@@ -40,29 +40,6 @@ S = BountyStatus
 async def _invariants(session_factory: SessionFactory) -> AsyncIterator[None]:
     yield
     await assert_ledger_invariants(session_factory)
-
-
-async def _bounty(
-    session_factory: SessionFactory, status: BountyStatus
-) -> tuple[User, User, uuid.UUID]:
-    poster, hunter = await create_user(session_factory), await create_user(session_factory)
-    bounty_id = await insert_bounty(
-        session_factory, poster, status=status, hunter=hunter, reward_amount=10_000,
-        reward_currency="EUR",
-    )  # fmt: skip
-    return poster, hunter, bounty_id
-
-
-async def _balances(
-    session_factory: SessionFactory, hunter: User, bounty_id: uuid.UUID
-) -> dict[str, int]:
-    async with session_factory() as session:
-        return {
-            "held": await ledger.balance(session, ledger.held(bounty_id, "EUR")),
-            "wallet": await ledger.balance(session, ledger.wallet(hunter.id, "EUR")),
-            "fees": await ledger.balance(session, ledger.fees("EUR")),
-            "refunds": await ledger.balance(session, ledger.refunds("EUR")),
-        }
 
 
 async def _resolve(
@@ -83,18 +60,18 @@ async def _resolve(
 async def test_a_split_pays_the_hunter_net_of_the_fee_and_refunds_the_poster(
     graphql: GraphQL, session_factory: SessionFactory, settings: Settings
 ) -> None:
-    poster, hunter, bounty_id = await _bounty(session_factory, S.DISPUTED)
+    poster, hunter, bounty_id = await assigned_bounty(session_factory, S.DISPUTED, reward=10_000)
     moderator = await create_user(session_factory, role=Role.MODERATOR)
     split = {"hunterAmount": 6_000, "posterAmount": 4_000}
     result = await _resolve(graphql, settings, moderator, bounty_id, split=split)
     assert result["__typename"] == "BountySuccess", result
     assert result["bounty"]["status"] == "COMPLETED"
     # 10% of the hunter's 6,000 is the platform's; 4,000 waits in REFUNDS for the provider.
-    assert await _balances(session_factory, hunter, bounty_id) == {
+    assert await bounty_balances(session_factory, hunter, bounty_id) == {
         "held": 0, "wallet": 5_400, "fees": 600, "refunds": 4_000,
     }  # fmt: skip
     assert await run_payment_jobs(session_factory, settings) == ["payments.refund"]
-    assert (await _balances(session_factory, hunter, bounty_id))["refunds"] == 0
+    assert (await bounty_balances(session_factory, hunter, bounty_id))["refunds"] == 0
     async with session_factory() as session:
         queued = (
             await session.execute(
@@ -129,7 +106,7 @@ async def test_a_split_that_does_not_add_up_changes_nothing(
     split: dict[str, int] | None,
     outcome: str,
 ) -> None:
-    _, _, bounty_id = await _bounty(session_factory, S.DISPUTED)
+    _, _, bounty_id = await assigned_bounty(session_factory, S.DISPUTED, reward=10_000)
     moderator = await create_user(session_factory, role=Role.MODERATOR)
     before = await bounty_snapshot(session_factory, bounty_id)
     result = await _resolve(graphql, settings, moderator, bounty_id, split=split, outcome=outcome)
@@ -141,7 +118,7 @@ async def test_a_split_that_does_not_add_up_changes_nothing(
 async def test_concurrent_resolutions_move_the_money_once(
     graphql: GraphQL, session_factory: SessionFactory, settings: Settings
 ) -> None:
-    _, hunter, bounty_id = await _bounty(session_factory, S.DISPUTED)
+    _, hunter, bounty_id = await assigned_bounty(session_factory, S.DISPUTED, reward=10_000)
     moderators = [await create_user(session_factory, role=Role.MODERATOR) for _ in range(2)]
     results = await asyncio.gather(
         *(
@@ -163,7 +140,7 @@ async def test_concurrent_resolutions_move_the_money_once(
     assert [kind for kind, _ in payments] == ["FUNDING", "RELEASE", "REFUND", "REFUND_SETTLED"]
     released, refunded = payments[1][1], payments[2][1]
     assert released + refunded == 10_000
-    balances = await _balances(session_factory, hunter, bounty_id)
+    balances = await bounty_balances(session_factory, hunter, bounty_id)
     assert balances["held"] == 0
     assert balances["wallet"] + balances["fees"] == released
 
@@ -197,7 +174,7 @@ async def _deliver(client: httpx.AsyncClient, body: dict[str, Any]) -> None:
 async def test_a_chargeback_freezes_the_held_funds_until_the_bank_decides(
     graphql: GraphQL, client: httpx.AsyncClient, session_factory: SessionFactory, settings: Settings
 ) -> None:
-    _, hunter, bounty_id = await _bounty(session_factory, S.SUBMITTED)
+    _, hunter, bounty_id = await assigned_bounty(session_factory, S.SUBMITTED, reward=10_000)
     await _deliver(client, _dispute_event("created", bounty_id, status="needs_response"))
     await _deliver(client, _dispute_event("created", bounty_id, status="needs_response"))
     await run_payment_jobs(session_factory, settings)
@@ -217,7 +194,7 @@ async def test_a_chargeback_freezes_the_held_funds_until_the_bank_decides(
         graphql, settings, moderator, bounty_id, outcome="RELEASE_TO_HUNTER", idempotencyKey="r2"
     )
     assert released["bounty"]["status"] == "COMPLETED"
-    assert await _balances(session_factory, hunter, bounty_id) == {
+    assert await bounty_balances(session_factory, hunter, bounty_id) == {
         "held": 0, "wallet": 9_000, "fees": 1_000, "refunds": 0,
     }  # fmt: skip
 
@@ -230,7 +207,7 @@ async def test_a_lost_chargeback_takes_the_funds_back_and_cancels(
     settings: Settings,
     order: str,
 ) -> None:
-    poster, hunter, bounty_id = await _bounty(session_factory, S.OPEN)
+    poster, hunter, bounty_id = await assigned_bounty(session_factory, S.OPEN, reward=10_000)
     created = _dispute_event("created", bounty_id, status="needs_response", amount=4_000)
     lost = _dispute_event("closed", bounty_id, status="lost", amount=4_000)
     events = [created, lost, lost] if order == "in order" else [lost, created, created]
@@ -244,7 +221,7 @@ async def test_a_lost_chargeback_takes_the_funds_back_and_cancels(
         ("FUNDING", 10_000), ("REFUND", 4_000), ("REFUND_SETTLED", 4_000), ("REFUND", 6_000),
         ("REFUND_SETTLED", 6_000),
     ]  # fmt: skip
-    assert await _balances(session_factory, hunter, bounty_id) == {
+    assert await bounty_balances(session_factory, hunter, bounty_id) == {
         "held": 0, "wallet": 0, "fees": 0, "refunds": 0,
     }  # fmt: skip
     token = token_for(settings, poster)
@@ -256,7 +233,7 @@ async def test_a_lost_chargeback_takes_the_funds_back_and_cancels(
 async def test_approvals_racing_a_chargeback_move_the_money_at_most_once(
     graphql: GraphQL, client: httpx.AsyncClient, session_factory: SessionFactory, settings: Settings
 ) -> None:
-    poster, hunter, bounty_id = await _bounty(session_factory, S.SUBMITTED)
+    poster, hunter, bounty_id = await assigned_bounty(session_factory, S.SUBMITTED, reward=10_000)
     await _deliver(client, _dispute_event("created", bounty_id, status="needs_response"))
     token = token_for(settings, poster)
     bounty = global_id("Bounty", bounty_id)
@@ -277,7 +254,7 @@ async def test_approvals_racing_a_chargeback_move_the_money_at_most_once(
         assert (len(won), released, snapshot["status"]) == (1, 1, S.COMPLETED)
     else:  # the chargeback got in first: the work stops, the money stays
         assert (released, snapshot["status"]) == (0, S.DISPUTED)
-        assert (await _balances(session_factory, hunter, bounty_id))["held"] == 10_000
+        assert (await bounty_balances(session_factory, hunter, bounty_id))["held"] == 10_000
     assert {o.get("code") for o in outcomes} - {None} <= {"INVALID_TRANSITION", "NOT_ALLOWED"}
 
 
@@ -311,7 +288,7 @@ async def test_a_chargeback_lost_after_the_release_is_posted_as_the_platforms_lo
     """The bank takes the money back after the hunter was paid: the ledger no longer holds it
     for anyone, so the platform pays (PLATFORM_LOSS -> CLEARING, once however often the event
     comes), and CLEARING again matches what the provider moved (10,000 in, 10,000 out)."""
-    poster, hunter, bounty_id = await _bounty(session_factory, S.SUBMITTED)
+    poster, hunter, bounty_id = await assigned_bounty(session_factory, S.SUBMITTED, reward=10_000)
     approve = {"bountyId": global_id("Bounty", bounty_id), "idempotencyKey": "done"}
     body = await graphql(APPROVE, {"input": approve}, token=token_for(settings, poster))
     assert body["data"]["approveCompletion"]["bounty"]["status"] == "COMPLETED"
@@ -328,7 +305,7 @@ async def test_a_chargeback_lost_after_the_release_is_posted_as_the_platforms_lo
     assert snapshot["payments"] == [
         ("FUNDING", 10_000), ("RELEASE", 10_000), ("CHARGEBACK_LOSS", 10_000),
     ]  # fmt: skip
-    assert await _balances(session_factory, hunter, bounty_id) == {
+    assert await bounty_balances(session_factory, hunter, bounty_id) == {
         "held": 0, "wallet": 9_000, "fees": 1_000, "refunds": 0,
     }  # fmt: skip
     async with session_factory() as session:

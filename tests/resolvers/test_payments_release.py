@@ -4,7 +4,6 @@ movement under concurrent requests, disputes freezing the funds."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
@@ -12,21 +11,19 @@ import pytest
 import pytest_asyncio
 
 from app.db.engine import SessionFactory
-from app.db.models import BountyStatus, Role, User
+from app.db.models import BountyStatus, Role
 from app.settings import Settings
-from services.payments import ledger
 from tests.bounty_factories import (
     APPROVE,
     CANCEL,
     OPEN_DISPUTE,
     RESOLVE_DISPUTE,
     bounty_snapshot,
-    insert_bounty,
 )
 from tests.conftest import GraphQL
 from tests.factories import create_user, global_id, token_for
 from tests.ledger_invariants import assert_ledger_invariants
-from tests.payment_helpers import run_payment_jobs
+from tests.payment_helpers import assigned_bounty, bounty_balances, run_payment_jobs
 
 pytestmark = pytest.mark.asyncio
 S = BountyStatus
@@ -38,33 +35,10 @@ async def _invariants(session_factory: SessionFactory) -> AsyncIterator[None]:
     await assert_ledger_invariants(session_factory)
 
 
-async def _bounty(
-    session_factory: SessionFactory, status: BountyStatus
-) -> tuple[User, User, uuid.UUID]:
-    poster, hunter = await create_user(session_factory), await create_user(session_factory)
-    bounty_id = await insert_bounty(
-        session_factory, poster, status=status, hunter=hunter, reward_amount=10_001,
-        reward_currency="EUR",
-    )  # fmt: skip
-    return poster, hunter, bounty_id
-
-
-async def _balances(
-    session_factory: SessionFactory, hunter: User, bounty_id: uuid.UUID
-) -> dict[str, int]:
-    async with session_factory() as session:
-        return {
-            "held": await ledger.balance(session, ledger.held(bounty_id, "EUR")),
-            "wallet": await ledger.balance(session, ledger.wallet(hunter.id, "EUR")),
-            "fees": await ledger.balance(session, ledger.fees("EUR")),
-            "refunds": await ledger.balance(session, ledger.refunds("EUR")),
-        }
-
-
 async def test_twenty_concurrent_approvals_release_once_with_the_fee(
     graphql: GraphQL, session_factory: SessionFactory, settings: Settings
 ) -> None:
-    poster, hunter, bounty_id = await _bounty(session_factory, S.SUBMITTED)
+    poster, hunter, bounty_id = await assigned_bounty(session_factory, S.SUBMITTED, reward=10_001)
     token = token_for(settings, poster)
     bounty = global_id("Bounty", bounty_id)
     results = await asyncio.gather(
@@ -79,7 +53,7 @@ async def test_twenty_concurrent_approvals_release_once_with_the_fee(
     assert sum(o["__typename"] == "BountySuccess" for o in outcomes) == 1
     assert sorted({o.get("code") for o in outcomes} - {None}) == ["INVALID_TRANSITION"]
     # 10% of 10,001 rounds down to 1,000: the hunter keeps the odd unit.
-    assert await _balances(session_factory, hunter, bounty_id) == {
+    assert await bounty_balances(session_factory, hunter, bounty_id) == {
         "held": 0, "wallet": 9_001, "fees": 1_000, "refunds": 0,
     }  # fmt: skip
     assert (await bounty_snapshot(session_factory, bounty_id))["payments"] == [
@@ -91,7 +65,7 @@ async def test_twenty_concurrent_approvals_release_once_with_the_fee(
 async def test_a_release_racing_a_refund_moves_the_money_once(
     graphql: GraphQL, session_factory: SessionFactory, settings: Settings
 ) -> None:
-    _, hunter, bounty_id = await _bounty(session_factory, S.DISPUTED)
+    _, hunter, bounty_id = await assigned_bounty(session_factory, S.DISPUTED, reward=10_001)
     moderators = [await create_user(session_factory, role=Role.MODERATOR) for _ in range(2)]
     bounty = global_id("Bounty", bounty_id)
 
@@ -108,7 +82,7 @@ async def test_a_release_racing_a_refund_moves_the_money_once(
     await run_payment_jobs(session_factory, settings)
     kinds = [kind for kind, _ in (await bounty_snapshot(session_factory, bounty_id))["payments"]]
     assert kinds in (["FUNDING", "RELEASE"], ["FUNDING", "REFUND", "REFUND_SETTLED"])
-    balances = await _balances(session_factory, hunter, bounty_id)
+    balances = await bounty_balances(session_factory, hunter, bounty_id)
     assert balances["held"] == 0
     assert balances["wallet"] == (9_001 if kinds[1] == "RELEASE" else 0)
 
@@ -116,7 +90,7 @@ async def test_a_release_racing_a_refund_moves_the_money_once(
 async def test_a_dispute_freezes_the_held_funds(
     graphql: GraphQL, session_factory: SessionFactory, settings: Settings
 ) -> None:
-    poster, hunter, bounty_id = await _bounty(session_factory, S.SUBMITTED)
+    poster, hunter, bounty_id = await assigned_bounty(session_factory, S.SUBMITTED, reward=10_001)
     bounty = global_id("Bounty", bounty_id)
     opened = await graphql(
         OPEN_DISPUTE,
@@ -135,7 +109,7 @@ async def test_a_dispute_freezes_the_held_funds(
     assert approve["data"]["approveCompletion"]["code"] == "INVALID_TRANSITION"
     assert cancel["data"]["cancelBounty"]["code"] == "INVALID_TRANSITION"
     assert await bounty_snapshot(session_factory, bounty_id) == before
-    assert (await _balances(session_factory, hunter, bounty_id))["held"] == 10_001
+    assert (await bounty_balances(session_factory, hunter, bounty_id))["held"] == 10_001
     # The same key and input: the first answer, no second transition.
     again = await graphql(
         OPEN_DISPUTE,
@@ -148,16 +122,16 @@ async def test_a_dispute_freezes_the_held_funds(
 async def test_cancelling_an_open_bounty_refunds_the_poster_through_the_provider(
     graphql: GraphQL, session_factory: SessionFactory, settings: Settings
 ) -> None:
-    poster, hunter, bounty_id = await _bounty(session_factory, S.OPEN)
+    poster, hunter, bounty_id = await assigned_bounty(session_factory, S.OPEN, reward=10_001)
     bounty = global_id("Bounty", bounty_id)
     done = await graphql(
         CANCEL, {"input": {"bountyId": bounty, "idempotencyKey": "c"}},
         token=token_for(settings, poster),
     )  # fmt: skip
     assert done["data"]["cancelBounty"]["bounty"]["status"] == "CANCELLED"
-    assert (await _balances(session_factory, hunter, bounty_id))["refunds"] == 10_001
+    assert (await bounty_balances(session_factory, hunter, bounty_id))["refunds"] == 10_001
     assert await run_payment_jobs(session_factory, settings) == ["payments.refund"]
     assert await run_payment_jobs(session_factory, settings) == []
-    assert await _balances(session_factory, hunter, bounty_id) == {
+    assert await bounty_balances(session_factory, hunter, bounty_id) == {
         "held": 0, "wallet": 0, "fees": 0, "refunds": 0,
     }  # fmt: skip
